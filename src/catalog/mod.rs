@@ -1,0 +1,236 @@
+//! The endpoint catalog: turns what users give us (files, pasted lines,
+//! shipped lists) into typed endpoints. One file per input format; this
+//! module only detects the format and collects per-line errors.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub mod dnscrypt_md;
+pub mod resolver_line;
+pub mod stamp;
+
+/// What kind of way out an endpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    /// DNS over HTTPS (RFC 8484).
+    Doh,
+    /// DNS over TLS (RFC 7858).
+    Dot,
+}
+
+impl EndpointKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointKind::Doh => "doh",
+            EndpointKind::Dot => "dot",
+        }
+    }
+
+    /// Short human name, for tables.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            EndpointKind::Doh => "DoH",
+            EndpointKind::Dot => "DoT",
+        }
+    }
+}
+
+impl fmt::Display for EndpointKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who supplied the endpoint. Decides what exports may reveal: shipped
+/// public endpoints may be named, user-supplied ones are secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Builtin,
+    User,
+}
+
+/// A DNS-over-HTTPS or DNS-over-TLS resolver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsResolver {
+    /// TLS server name and HTTP authority.
+    pub host: String,
+    pub port: u16,
+    /// DoH only: the request path, starting with `/` (may carry a query).
+    pub path: String,
+    /// Known addresses for `host`, tried alongside the system resolver.
+    pub bootstrap: Vec<IpAddr>,
+    /// SHA-256 hashes of a certificate's TBS part; one must match somewhere
+    /// in the presented chain when non-empty (DNS stamp semantics).
+    pub pins: Vec<[u8; 32]>,
+}
+
+/// Protocol-specific description of how to reach an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Doh(DnsResolver),
+    Dot(DnsResolver),
+}
+
+/// One thing to test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub label: String,
+    pub origin: Origin,
+    pub target: Target,
+}
+
+impl Endpoint {
+    pub fn kind(&self) -> EndpointKind {
+        match self.target {
+            Target::Doh(_) => EndpointKind::Doh,
+            Target::Dot(_) => EndpointKind::Dot,
+        }
+    }
+
+    /// How to reach it, as shown to people: the DoH URL or `tls://host:port`.
+    pub fn address(&self) -> String {
+        match &self.target {
+            Target::Doh(r) => {
+                if r.port == 443 {
+                    format!("https://{}{}", host_for_url(&r.host), r.path)
+                } else {
+                    format!("https://{}:{}{}", host_for_url(&r.host), r.port, r.path)
+                }
+            }
+            Target::Dot(r) => format!("tls://{}:{}", host_for_url(&r.host), r.port),
+        }
+    }
+
+    pub fn info(&self) -> crate::measurement::EndpointInfo {
+        crate::measurement::EndpointInfo {
+            kind: self.kind(),
+            label: self.label.clone(),
+            address: self.address(),
+            origin: self.origin,
+        }
+    }
+}
+
+/// Brackets IPv6 literals so they can stand in a URL authority.
+fn host_for_url(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// Why one line of input could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{source_name}:{line}: {message}")]
+pub struct ParseError {
+    /// File path, or `<argument>` for a literal string.
+    pub source_name: String,
+    /// 1-based line number.
+    pub line: usize,
+    pub message: String,
+}
+
+/// What could not even be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Endpoints found in some input, plus every line that was rejected.
+#[derive(Debug, Default, Clone)]
+pub struct Catalog {
+    pub endpoints: Vec<Endpoint>,
+    pub errors: Vec<ParseError>,
+}
+
+impl Catalog {
+    pub fn extend(&mut self, other: Catalog) {
+        self.endpoints.extend(other.endpoints);
+        self.errors.extend(other.errors);
+    }
+}
+
+/// Parses text that came from `source_name`: detects the format of the
+/// whole text first (a dnscrypt-proxy markdown list), otherwise line by line.
+pub fn parse_text(text: &str, source_name: &str, origin: Origin) -> Catalog {
+    if dnscrypt_md::looks_like(text) {
+        return dnscrypt_md::parse(text, source_name, origin);
+    }
+    let mut catalog = Catalog::default();
+    for (idx, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match parse_line(line, origin) {
+            Ok(ep) => catalog.endpoints.push(ep),
+            Err(message) => catalog.errors.push(ParseError {
+                source_name: source_name.to_string(),
+                line: idx + 1,
+                message,
+            }),
+        }
+    }
+    catalog
+}
+
+/// Parses one non-comment line in any single-line format.
+pub fn parse_line(line: &str, origin: Origin) -> Result<Endpoint, String> {
+    resolver_line::parse(line, origin)
+}
+
+/// Reads one input: an existing file (or every file in a directory) or,
+/// failing that, the argument itself as a literal line.
+pub fn load_input(input: &str, origin: Origin) -> Result<Catalog, CatalogError> {
+    let path = Path::new(input);
+    if path.is_dir() {
+        let mut catalog = Catalog::default();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|source| CatalogError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        entries.sort();
+        for p in entries {
+            catalog.extend(load_file(&p, origin)?);
+        }
+        return Ok(catalog);
+    }
+    if path.is_file() {
+        return load_file(path, origin);
+    }
+    Ok(parse_text(input, "<argument>", origin))
+}
+
+fn load_file(path: &Path, origin: Origin) -> Result<Catalog, CatalogError> {
+    let bytes = std::fs::read(path).map_err(|source| CatalogError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(parse_text(&text, &path.display().to_string(), origin))
+}
+
+/// The lists shipped in `bridges/`, compiled in so the binary works offline
+/// from any directory.
+pub fn bundled() -> Catalog {
+    parse_text(
+        include_str!("../../bridges/resolvers.txt"),
+        "bridges/resolvers.txt",
+        Origin::Builtin,
+    )
+}

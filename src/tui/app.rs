@@ -1,0 +1,682 @@
+//! UI state: one row per endpoint, updated from engine events and keys.
+//!
+//! Nothing here draws or touches the terminal, so every state transition is
+//! unit-testable; the widgets only read an `&App`.
+
+use std::cmp::Ordering;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::engine::Event;
+use crate::measurement::{EndpointInfo, Measurement, Step, Verdict};
+
+/// Where one endpoint's probe is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowState {
+    /// Waiting for a concurrency slot.
+    Pending,
+    /// Probing; steps arrive as they finish.
+    Running,
+    Finished(Box<Measurement>),
+}
+
+/// One endpoint as the table shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Index of the endpoint in the scan, the `id` events carry.
+    pub id: usize,
+    pub info: EndpointInfo,
+    pub state: RowState,
+    /// Steps seen while running; a finished row shows its measurement's
+    /// steps instead, so this is cleared then.
+    pub live_steps: Vec<Step>,
+}
+
+impl Row {
+    pub fn pending(id: usize, info: EndpointInfo) -> Row {
+        Row {
+            id,
+            info,
+            state: RowState::Pending,
+            live_steps: Vec::new(),
+        }
+    }
+
+    pub fn measurement(&self) -> Option<&Measurement> {
+        match &self.state {
+            RowState::Finished(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Every step known so far, finished or not.
+    pub fn steps(&self) -> &[Step] {
+        match &self.state {
+            RowState::Finished(m) => &m.steps,
+            _ => &self.live_steps,
+        }
+    }
+
+    /// The most recently finished step, for "testing (after tcp_connect)".
+    pub fn last_step(&self) -> Option<&Step> {
+        self.steps().last()
+    }
+
+    fn class(&self) -> RankClass {
+        match &self.state {
+            RowState::Finished(m) if m.verdict == Verdict::Reachable => RankClass::Reachable,
+            RowState::Finished(_) => RankClass::Failed,
+            RowState::Running => RankClass::Running,
+            RowState::Pending => RankClass::Pending,
+        }
+    }
+
+    fn latency(&self) -> Option<f64> {
+        self.measurement().and_then(|m| m.latency_ms)
+    }
+}
+
+/// Ranking buckets, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum RankClass {
+    Reachable,
+    Failed,
+    Running,
+    Pending,
+}
+
+/// The display order of `rows`, as indices into it: reachable endpoints by
+/// latency (fastest first, unknown latency last), then failed ones by label,
+/// then running, then pending. Ties fall back to the endpoint id so the
+/// order is total and rows do not jitter between frames.
+pub fn rank_order(rows: &[Row]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| compare_rows(&rows[a], &rows[b]));
+    order
+}
+
+fn compare_rows(a: &Row, b: &Row) -> Ordering {
+    let class = a.class();
+    class
+        .cmp(&b.class())
+        .then_with(|| match class {
+            RankClass::Reachable => compare_latency(a.latency(), b.latency())
+                .then_with(|| compare_labels(&a.info.label, &b.info.label)),
+            RankClass::Failed => compare_labels(&a.info.label, &b.info.label),
+            RankClass::Running | RankClass::Pending => Ordering::Equal,
+        })
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+fn compare_latency(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Case-insensitive first so "cloudflare" and "Quad9" sort as people expect.
+fn compare_labels(a: &str, b: &str) -> Ordering {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .cmp(b.chars().flat_map(char::to_lowercase))
+        .then_with(|| a.cmp(b))
+}
+
+/// What the caller should do after a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    None,
+    /// Stop the scan and leave the UI.
+    Quit,
+}
+
+/// Whether the engine is still working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanState {
+    Running,
+    Complete,
+    Cancelled,
+}
+
+/// Counters for the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    pub total: usize,
+    pub done: usize,
+    pub running: usize,
+    pub reachable: usize,
+    pub failed: usize,
+}
+
+/// The whole UI state.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Indexed by endpoint id.
+    rows: Vec<Row>,
+    /// `rank_order(&rows)`, refreshed whenever a row changes bucket.
+    order: Vec<usize>,
+    /// Selected endpoint id (not row position), so re-ranking keeps it.
+    selected: Option<usize>,
+    /// First visible ranked position.
+    offset: usize,
+    /// Visible table rows, for PgUp/PgDn and scrolling.
+    page: usize,
+    detail_open: bool,
+    scan: ScanState,
+}
+
+impl App {
+    pub fn new(endpoints: Vec<EndpointInfo>) -> App {
+        let rows: Vec<Row> = endpoints
+            .into_iter()
+            .enumerate()
+            .map(|(id, info)| Row::pending(id, info))
+            .collect();
+        let order = rank_order(&rows);
+        // Row index and endpoint id are the same by construction.
+        let selected = order.first().copied();
+        App {
+            rows,
+            order,
+            selected,
+            offset: 0,
+            page: 10,
+            detail_open: false,
+            scan: ScanState::Running,
+        }
+    }
+
+    /// Applies one engine event. Unknown ids and out-of-order events
+    /// (a step after the verdict, a start after the verdict) are ignored
+    /// rather than trusted, since the UI must never panic.
+    pub fn on_event(&mut self, ev: Event) {
+        let rerank = match ev {
+            Event::Started { id } => match self.rows.get_mut(id) {
+                Some(row) if row.state == RowState::Pending => {
+                    row.state = RowState::Running;
+                    true
+                }
+                _ => false,
+            },
+            Event::Step { id, step } => match self.rows.get_mut(id) {
+                Some(row) if !matches!(row.state, RowState::Finished(_)) => {
+                    row.live_steps.push(step);
+                    // A step can overtake its Started event only if the
+                    // engine changes; treat it as a start anyway.
+                    let was_pending = row.state == RowState::Pending;
+                    row.state = RowState::Running;
+                    was_pending
+                }
+                _ => false,
+            },
+            Event::Finished(m) => match self.rows.get_mut(m.id) {
+                Some(row) => {
+                    row.live_steps = Vec::new();
+                    row.state = RowState::Finished(m);
+                    true
+                }
+                None => false,
+            },
+            Event::Done { cancelled } => {
+                self.scan = if cancelled {
+                    ScanState::Cancelled
+                } else {
+                    ScanState::Complete
+                };
+                false
+            }
+        };
+        if rerank {
+            self.order = rank_order(&self.rows);
+            self.keep_selection_visible();
+        }
+    }
+
+    /// Applies one key press.
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        // Terminals that report releases (Windows, kitty protocol) would
+        // otherwise move twice per press.
+        if key.kind == KeyEventKind::Release {
+            return Action::None;
+        }
+        let page = self.page as isize;
+        match key.code {
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                return Action::Quit;
+            }
+            KeyCode::Char('q') | KeyCode::Esc => return Action::Quit,
+            KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
+            KeyCode::PageUp => self.move_selection(-page),
+            KeyCode::PageDown => self.move_selection(page),
+            KeyCode::Home | KeyCode::Char('g') => self.select_position(0),
+            KeyCode::End | KeyCode::Char('G') => {
+                self.select_position(self.order.len().saturating_sub(1));
+            }
+            KeyCode::Enter | KeyCode::Tab => self.detail_open = !self.detail_open,
+            _ => {}
+        }
+        Action::None
+    }
+
+    /// Tells the app how many table rows fit, for paging and scrolling.
+    pub fn set_page_size(&mut self, rows: usize) {
+        self.page = rows.max(1);
+        self.keep_selection_visible();
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.page
+    }
+
+    /// All rows, indexed by endpoint id.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// Rows in display order.
+    pub fn ranked(&self) -> impl Iterator<Item = &Row> {
+        self.order.iter().filter_map(|&i| self.rows.get(i))
+    }
+
+    pub fn selected_id(&self) -> Option<usize> {
+        self.selected
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.selected.and_then(|id| self.rows.get(id))
+    }
+
+    /// Ranked position of the selection.
+    pub fn selected_position(&self) -> Option<usize> {
+        let id = self.selected?;
+        self.order.iter().position(|&i| i == id)
+    }
+
+    /// First visible ranked position.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    pub fn detail_open(&self) -> bool {
+        self.detail_open
+    }
+
+    pub fn set_detail_open(&mut self, open: bool) {
+        self.detail_open = open;
+    }
+
+    pub fn scan_state(&self) -> ScanState {
+        self.scan
+    }
+
+    pub fn progress(&self) -> Progress {
+        let mut p = Progress {
+            total: self.rows.len(),
+            ..Progress::default()
+        };
+        for row in &self.rows {
+            match &row.state {
+                RowState::Pending => {}
+                RowState::Running => p.running += 1,
+                RowState::Finished(m) => {
+                    p.done += 1;
+                    if m.is_reachable() {
+                        p.reachable += 1;
+                    } else {
+                        p.failed += 1;
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    /// Finished measurements, by endpoint id.
+    pub fn measurements(&self) -> Vec<Measurement> {
+        self.rows
+            .iter()
+            .filter_map(|r| r.measurement().cloned())
+            .collect()
+    }
+
+    /// Consumes the app, returning finished measurements by endpoint id
+    /// without cloning them.
+    pub fn into_measurements(self) -> Vec<Measurement> {
+        self.rows
+            .into_iter()
+            .filter_map(|r| match r.state {
+                RowState::Finished(m) => Some(*m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        let current = self.selected_position().unwrap_or(0);
+        let target = current.saturating_add_signed(delta);
+        self.select_position(target);
+    }
+
+    fn select_position(&mut self, pos: usize) {
+        let Some(last) = self.order.len().checked_sub(1) else {
+            self.selected = None;
+            return;
+        };
+        let pos = pos.min(last);
+        self.selected = self.order.get(pos).copied();
+        self.keep_selection_visible();
+    }
+
+    /// Scrolls just enough to keep the selection on screen, and never past
+    /// the point where the bottom of the table would show empty space.
+    fn keep_selection_visible(&mut self) {
+        if let Some(pos) = self.selected_position() {
+            if pos < self.offset {
+                self.offset = pos;
+            } else if pos >= self.offset + self.page {
+                self.offset = pos + 1 - self.page;
+            }
+        }
+        self.offset = self
+            .offset
+            .min(self.order.len().saturating_sub(self.page));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{EndpointKind, Origin};
+    use crate::measurement::{Diagnosis, Failure, Operation, SCHEMA_VERSION};
+
+    fn info(label: &str) -> EndpointInfo {
+        EndpointInfo {
+            kind: EndpointKind::Doh,
+            label: label.to_string(),
+            address: format!("https://{label}.example/dns-query"),
+            origin: Origin::Builtin,
+        }
+    }
+
+    fn step(op: Operation) -> Step {
+        Step {
+            operation: op,
+            target: None,
+            t0: 0.0,
+            t: 0.01,
+            failure: None,
+            detail: None,
+            addresses: Vec::new(),
+        }
+    }
+
+    fn measurement(id: usize, label: &str, latency: Option<f64>) -> Measurement {
+        let reachable = latency.is_some();
+        Measurement {
+            schema_version: SCHEMA_VERSION,
+            id,
+            endpoint: info(label),
+            start_time: "2025-01-01T00:00:00.000Z".to_string(),
+            runtime: 0.1,
+            steps: vec![step(Operation::TcpConnect)],
+            verdict: if reachable {
+                Verdict::Reachable
+            } else {
+                Verdict::Failed
+            },
+            diagnosis: if reachable {
+                Diagnosis::Ok
+            } else {
+                Diagnosis::Timeout
+            },
+            failure: (!reachable).then_some(Failure::GenericTimeout),
+            failed_operation: (!reachable).then_some(Operation::TcpConnect),
+            latency_ms: latency,
+            notes: Vec::new(),
+        }
+    }
+
+    fn finished(id: usize, label: &str, latency: Option<f64>) -> Row {
+        Row {
+            id,
+            info: info(label),
+            state: RowState::Finished(Box::new(measurement(id, label, latency))),
+            live_steps: Vec::new(),
+        }
+    }
+
+    fn with_state(id: usize, label: &str, state: RowState) -> Row {
+        Row {
+            id,
+            info: info(label),
+            state,
+            live_steps: Vec::new(),
+        }
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn app(labels: &[&str]) -> App {
+        App::new(labels.iter().map(|l| info(l)).collect())
+    }
+
+    fn finish(app: &mut App, id: usize, label: &str, latency: Option<f64>) {
+        app.on_event(Event::Finished(Box::new(measurement(id, label, latency))));
+    }
+
+    #[test]
+    fn rank_buckets_in_order() {
+        let rows = vec![
+            with_state(0, "p", RowState::Pending),
+            with_state(1, "r", RowState::Running),
+            finished(2, "f", None),
+            finished(3, "ok", Some(50.0)),
+        ];
+        assert_eq!(rank_order(&rows), vec![3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn rank_reachable_by_latency_then_unknown_latency() {
+        let rows = vec![
+            finished(0, "slow", Some(120.0)),
+            finished(1, "none", None),
+            finished(2, "fast", Some(3.5)),
+            finished(3, "mid", Some(23.4)),
+        ];
+        // Row 1 has no latency and so is a failure in this helper; make a
+        // reachable one without latency explicitly.
+        let mut rows = rows;
+        if let RowState::Finished(m) = &mut rows[1].state {
+            m.verdict = Verdict::Reachable;
+        }
+        assert_eq!(rank_order(&rows), vec![2, 3, 0, 1]);
+    }
+
+    #[test]
+    fn rank_failed_by_label_case_insensitive() {
+        let rows = vec![
+            finished(0, "zeta", None),
+            finished(1, "Alpha", None),
+            finished(2, "beta", None),
+        ];
+        assert_eq!(rank_order(&rows), vec![1, 2, 0]);
+    }
+
+    #[test]
+    fn rank_ties_fall_back_to_id() {
+        let rows = vec![
+            finished(0, "same", Some(10.0)),
+            finished(1, "same", Some(10.0)),
+            with_state(2, "x", RowState::Running),
+            with_state(3, "a", RowState::Running),
+            with_state(4, "b", RowState::Pending),
+            with_state(5, "a", RowState::Pending),
+        ];
+        assert_eq!(rank_order(&rows), vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn rank_handles_nan_and_empty() {
+        assert!(rank_order(&[]).is_empty());
+        let rows = vec![finished(0, "nan", Some(f64::NAN)), finished(1, "one", Some(1.0))];
+        assert_eq!(rank_order(&rows), vec![1, 0]);
+    }
+
+    #[test]
+    fn events_move_rows_through_states() {
+        let mut a = app(&["a", "b"]);
+        assert_eq!(a.progress().running, 0);
+        a.on_event(Event::Started { id: 1 });
+        assert_eq!(a.rows()[1].state, RowState::Running);
+        a.on_event(Event::Step {
+            id: 1,
+            step: step(Operation::Resolve),
+        });
+        assert_eq!(
+            a.rows()[1].last_step().map(|s| s.operation),
+            Some(Operation::Resolve)
+        );
+        finish(&mut a, 1, "b", Some(10.0));
+        let p = a.progress();
+        assert_eq!((p.total, p.done, p.running, p.reachable), (2, 1, 0, 1));
+        assert!(a.rows()[1].live_steps.is_empty());
+        assert_eq!(a.scan_state(), ScanState::Running);
+        a.on_event(Event::Done { cancelled: true });
+        assert_eq!(a.scan_state(), ScanState::Cancelled);
+        assert_eq!(a.measurements().len(), 1);
+        assert_eq!(a.into_measurements()[0].id, 1);
+    }
+
+    #[test]
+    fn stray_events_are_ignored() {
+        let mut a = app(&["a"]);
+        a.on_event(Event::Started { id: 7 });
+        a.on_event(Event::Step {
+            id: 9,
+            step: step(Operation::Resolve),
+        });
+        finish(&mut a, 5, "ghost", Some(1.0));
+        assert_eq!(a.rows()[0].state, RowState::Pending);
+
+        // Step before Started counts as running.
+        a.on_event(Event::Step {
+            id: 0,
+            step: step(Operation::Resolve),
+        });
+        assert_eq!(a.rows()[0].state, RowState::Running);
+
+        // Nothing after the verdict changes it.
+        finish(&mut a, 0, "a", None);
+        a.on_event(Event::Started { id: 0 });
+        a.on_event(Event::Step {
+            id: 0,
+            step: step(Operation::TlsHandshake),
+        });
+        assert!(matches!(a.rows()[0].state, RowState::Finished(_)));
+        assert_eq!(a.rows()[0].steps().len(), 1);
+    }
+
+    #[test]
+    fn empty_app_survives_everything() {
+        let mut a = App::new(Vec::new());
+        for code in [
+            KeyCode::Up,
+            KeyCode::Down,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::Home,
+            KeyCode::End,
+            KeyCode::Enter,
+        ] {
+            assert_eq!(a.on_key(key(code)), Action::None);
+        }
+        a.set_page_size(0);
+        a.on_event(Event::Done { cancelled: false });
+        assert_eq!(a.selected_id(), None);
+        assert!(a.selected_row().is_none());
+        assert_eq!(a.progress(), Progress::default());
+    }
+
+    #[test]
+    fn selection_follows_endpoint_when_reranked() {
+        let mut a = app(&["a", "b", "c"]);
+        a.on_key(key(KeyCode::Down));
+        assert_eq!(a.selected_id(), Some(1));
+        assert_eq!(a.selected_position(), Some(1));
+        // Endpoint 2 finishing jumps it to the top; the selection stays on 1.
+        finish(&mut a, 2, "c", Some(5.0));
+        assert_eq!(a.selected_id(), Some(1));
+        assert_eq!(a.selected_position(), Some(2));
+        // Endpoint 1 itself finishing moves it, and the selection with it.
+        finish(&mut a, 1, "b", Some(1.0));
+        assert_eq!(a.selected_id(), Some(1));
+        assert_eq!(a.selected_position(), Some(0));
+    }
+
+    #[test]
+    fn keys_move_and_clamp() {
+        let labels: Vec<String> = (0..30).map(|i| format!("e{i:02}")).collect();
+        let mut a = App::new(labels.iter().map(|l| info(l)).collect());
+        a.set_page_size(10);
+        assert_eq!(a.selected_position(), Some(0));
+        a.on_key(key(KeyCode::Up));
+        assert_eq!(a.selected_position(), Some(0));
+        a.on_key(key(KeyCode::Char('j')));
+        a.on_key(key(KeyCode::Char('j')));
+        a.on_key(key(KeyCode::Char('k')));
+        assert_eq!(a.selected_position(), Some(1));
+        a.on_key(key(KeyCode::PageDown));
+        assert_eq!(a.selected_position(), Some(11));
+        assert_eq!(a.offset(), 2);
+        a.on_key(key(KeyCode::End));
+        assert_eq!(a.selected_position(), Some(29));
+        assert_eq!(a.offset(), 20);
+        a.on_key(key(KeyCode::PageDown));
+        assert_eq!(a.selected_position(), Some(29));
+        a.on_key(key(KeyCode::PageUp));
+        assert_eq!(a.selected_position(), Some(19));
+        assert_eq!(a.offset(), 19);
+        a.on_key(key(KeyCode::Home));
+        assert_eq!(a.selected_position(), Some(0));
+        assert_eq!(a.offset(), 0);
+        // Growing the page never leaves blank rows below the table end.
+        a.on_key(key(KeyCode::End));
+        a.set_page_size(25);
+        assert_eq!(a.offset(), 5);
+    }
+
+    #[test]
+    fn detail_toggle_and_quit_keys() {
+        let mut a = app(&["a"]);
+        assert!(!a.detail_open());
+        a.on_key(key(KeyCode::Enter));
+        assert!(a.detail_open());
+        a.on_key(key(KeyCode::Tab));
+        assert!(!a.detail_open());
+        assert_eq!(a.on_key(key(KeyCode::Char('q'))), Action::Quit);
+        assert_eq!(a.on_key(key(KeyCode::Esc)), Action::Quit);
+        assert_eq!(
+            a.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Action::Quit
+        );
+        assert_eq!(a.on_key(key(KeyCode::Char('c'))), Action::None);
+    }
+
+    #[test]
+    fn key_releases_are_ignored() {
+        let mut a = app(&["a", "b"]);
+        let mut release = key(KeyCode::Down);
+        release.kind = KeyEventKind::Release;
+        a.on_key(release);
+        assert_eq!(a.selected_id(), Some(0));
+        let mut q = key(KeyCode::Char('q'));
+        q.kind = KeyEventKind::Release;
+        assert_eq!(a.on_key(q), Action::None);
+    }
+}

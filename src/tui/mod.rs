@@ -1,0 +1,392 @@
+//! The terminal UI: a live, ranked table of endpoints being tested.
+//!
+//! [`run`] owns the terminal and the loops; [`app::App`] holds the state;
+//! the widget modules are pure functions from `&App` to a frame, so
+//! [`render`] can be snapshot-tested on a `TestBackend`.
+//!
+//! The terminal is restored on every way out: normal return and errors (a
+//! drop guard), panics (a panic hook that restores before printing) and
+//! SIGTERM (handled like quitting).
+
+pub mod app;
+pub mod detail;
+pub mod status;
+pub mod table;
+pub mod text;
+pub mod theme;
+
+use std::ffi::OsStr;
+use std::io::{self, IsTerminal, Stdout};
+use std::sync::Arc;
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossterm::event::Event as TermEvent;
+use crossterm::{cursor, execute, terminal};
+use ratatui::Frame;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::{Constraint, Layout, Rect};
+use tokio::sync::mpsc;
+use tokio::time::MissedTickBehavior;
+
+use crate::engine::Scan;
+use crate::measurement::Measurement;
+
+pub use app::{Action, App};
+pub use theme::Theme;
+
+/// How often state is redrawn while events stream in. Keys redraw at once.
+const FRAME: Duration = Duration::from_millis(100);
+/// How long the input thread blocks before checking whether to stop; also
+/// the longest `run` waits for it on the way out.
+const INPUT_POLL: Duration = Duration::from_millis(50);
+/// Events applied per batch before the loop looks at keys and frames again.
+const EVENT_BATCH: usize = 1024;
+/// From this width the detail pane goes beside the table, not below it.
+const SIDE_BY_SIDE_MIN: u16 = 140;
+
+/// How the UI looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TuiOptions {
+    /// No colours at all (symbols, words and bold/reverse still carry the
+    /// meaning). `run` also turns colour off when the `NO_COLOR`
+    /// environment variable is set to anything non-empty (no-color.org);
+    /// that is checked there, in one place, so callers only pass their
+    /// `--no-color` flag and tests stay independent of the environment.
+    pub no_color: bool,
+}
+
+impl TuiOptions {
+    /// Whether colours are used: neither the option nor `NO_COLOR` forbids it.
+    pub fn color_enabled(&self) -> bool {
+        color_enabled(self.no_color, std::env::var_os("NO_COLOR").as_deref())
+    }
+}
+
+fn color_enabled(no_color: bool, env: Option<&OsStr>) -> bool {
+    !no_color && env.is_none_or(OsStr::is_empty)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("the terminal UI needs an interactive terminal on standard output")]
+    NotATerminal,
+    #[error("terminal error: {0}")]
+    Terminal(#[from] io::Error),
+    #[error("reading keyboard input failed: {0}")]
+    Input(#[source] io::Error),
+    /// SIGTERM arrived; the scan was cancelled and the terminal restored.
+    /// Carries what had finished, so it can still be saved.
+    #[error("terminated by SIGTERM")]
+    Terminated { measurements: Vec<Measurement> },
+}
+
+/// The screen regions for a terminal of `area`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    pub table: Rect,
+    pub detail: Option<Rect>,
+    pub footer: Rect,
+}
+
+/// Splits the screen: header line, table (and detail pane when open),
+/// footer line. Tiny terminals get empty areas, never a panic.
+pub fn layout(area: Rect, detail_open: bool) -> Areas {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if !detail_open {
+        return Areas {
+            header,
+            table: body,
+            detail: None,
+            footer,
+        };
+    }
+    let [table, detail] = if body.width >= SIDE_BY_SIDE_MIN {
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Min(0)]).areas(body)
+    } else {
+        Layout::vertical([Constraint::Percentage(40), Constraint::Min(0)]).areas(body)
+    };
+    Areas {
+        header,
+        table,
+        detail: Some(detail),
+        footer,
+    }
+}
+
+/// Draws the whole UI from `app`.
+pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
+    let areas = layout(frame.area(), app.detail_open());
+    status::render_header(frame, areas.header, app, theme);
+    table::render(frame, areas.table, app, theme);
+    if let Some(detail) = areas.detail {
+        detail::render(frame, detail, app, theme);
+    }
+    status::render_footer(frame, areas.footer, app, theme);
+}
+
+/// Shows `scan` live until the user quits (`q`, Esc, Ctrl-C) or SIGTERM,
+/// then cancels the scan and returns the measurements that finished, by
+/// endpoint id. The scan finishing does not close the UI: the results
+/// stay up to be browsed.
+pub async fn run(mut scan: Scan, opts: TuiOptions) -> Result<Vec<Measurement>, TuiError> {
+    if !io::stdout().is_terminal() {
+        return Err(TuiError::NotATerminal);
+    }
+    let theme = Theme::new(opts.color_enabled());
+    let mut app = App::new(scan.endpoints.clone());
+    let mut term = TerminalGuard::enter()?;
+
+    let (input_tx, mut input_rx) = mpsc::unbounded_channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let input = tokio::task::spawn_blocking({
+        let stop = Arc::clone(&stop);
+        move || read_input(&input_tx, &stop)
+    });
+
+    let outcome = event_loop(&mut scan, &mut app, &mut term.terminal, &theme, &mut input_rx).await;
+
+    // Whatever ended the loop, the scan must not outlive its screen.
+    scan.cancel();
+    while let Ok(ev) = scan.events.try_recv() {
+        app.on_event(ev);
+    }
+    // Let the input thread finish before handing the terminal back, or it
+    // could swallow the shell's next keystrokes.
+    stop.store(true, Ordering::Relaxed);
+    let _ = input.await;
+    term.restore()?;
+
+    let measurements = app.into_measurements();
+    match outcome? {
+        Exit::Quit => Ok(measurements),
+        Exit::Terminated => Err(TuiError::Terminated { measurements }),
+    }
+}
+
+enum Exit {
+    Quit,
+    Terminated,
+}
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+async fn event_loop(
+    scan: &mut Scan,
+    app: &mut App,
+    terminal: &mut Term,
+    theme: &Theme,
+    input: &mut mpsc::UnboundedReceiver<io::Result<TermEvent>>,
+) -> Result<Exit, TuiError> {
+    let mut frame = tokio::time::interval(FRAME);
+    frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut sigterm = Sigterm::new();
+    let mut events_open = true;
+    let mut dirty = true;
+    loop {
+        tokio::select! {
+            ev = scan.events.recv(), if events_open => match ev {
+                Some(ev) => {
+                    app.on_event(ev);
+                    // Drain what is queued in one go: a burst of thousands of
+                    // events should cost one redraw, not thousands of wakeups.
+                    for _ in 0..EVENT_BATCH {
+                        match scan.events.try_recv() {
+                            Ok(ev) => app.on_event(ev),
+                            Err(_) => break,
+                        }
+                    }
+                    dirty = true;
+                }
+                None => events_open = false,
+            },
+            ev = input.recv() => match ev {
+                Some(Ok(TermEvent::Key(key))) => {
+                    if app.on_key(key) == Action::Quit {
+                        return Ok(Exit::Quit);
+                    }
+                    // Keys redraw at once: waiting for the next frame feels laggy.
+                    draw(terminal, app, theme)?;
+                    dirty = false;
+                }
+                Some(Ok(TermEvent::Resize(..))) => {
+                    draw(terminal, app, theme)?;
+                    dirty = false;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(TuiError::Input(e)),
+                // The input thread only stops early after sending an error.
+                None => return Err(TuiError::Input(io::Error::other("input reader stopped"))),
+            },
+            _ = frame.tick() => {
+                if dirty {
+                    draw(terminal, app, theme)?;
+                    dirty = false;
+                }
+            }
+            () = sigterm.recv() => return Ok(Exit::Terminated),
+        }
+    }
+}
+
+fn draw(terminal: &mut Term, app: &mut App, theme: &Theme) -> io::Result<()> {
+    terminal.draw(|frame| {
+        // Paging needs the table height, known only once the frame is laid out.
+        let areas = layout(frame.area(), app.detail_open());
+        app.set_page_size(table::visible_rows(areas.table));
+        render(frame, app, theme);
+    })?;
+    Ok(())
+}
+
+/// Blocking crossterm reads on their own thread: polling with a timeout
+/// needs no `event-stream` feature and lets the thread notice `stop`.
+fn read_input(tx: &mpsc::UnboundedSender<io::Result<TermEvent>>, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let ev = match crossterm::event::poll(INPUT_POLL) {
+            Ok(false) => continue,
+            Ok(true) => crossterm::event::read(),
+            Err(e) => Err(e),
+        };
+        let failed = ev.is_err();
+        if tx.send(ev).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// SIGTERM as a future; never fires where it cannot be registered.
+struct Sigterm {
+    #[cfg(unix)]
+    inner: Option<tokio::signal::unix::Signal>,
+}
+
+impl Sigterm {
+    fn new() -> Sigterm {
+        Sigterm {
+            #[cfg(unix)]
+            inner: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(sig) = &mut self.inner
+            && sig.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending::<()>().await
+    }
+}
+
+/// True while the alternate screen and raw mode are on, so the panic hook
+/// only restores what is actually set up.
+static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
+static PANIC_HOOK: Once = Once::new();
+
+/// Owns the terminal in raw mode on the alternate screen; puts it back on
+/// drop, so early returns and unwinding panics restore it too.
+struct TerminalGuard {
+    terminal: Term,
+}
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard, TuiError> {
+        install_panic_hook();
+        terminal::enable_raw_mode()?;
+        TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
+        // From here on, a failure must undo raw mode: restore explicitly
+        // since no guard exists yet.
+        let setup = || -> io::Result<Term> {
+            execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+            let mut t = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+            t.clear()?;
+            Ok(t)
+        };
+        match setup() {
+            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Err(e) => {
+                restore_terminal();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Restores now and reports failure; drop then has nothing left to do.
+    fn restore(&mut self) -> io::Result<()> {
+        if !TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        // Both steps always run: a failed one must not skip the other.
+        let raw = terminal::disable_raw_mode();
+        let screen = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+        raw.and(screen)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Best-effort restore for drop and panics, where errors cannot be reported.
+fn restore_terminal() {
+    if TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = terminal::disable_raw_mode();
+        let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+    }
+}
+
+/// Installed once per process and inert while no UI is up: restores the
+/// terminal first so the panic message lands on the normal screen, then
+/// defers to whatever hook was there before.
+fn install_panic_hook() {
+    PANIC_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_sources() {
+        assert!(color_enabled(false, None));
+        assert!(color_enabled(false, Some(OsStr::new(""))));
+        assert!(!color_enabled(false, Some(OsStr::new("1"))));
+        assert!(!color_enabled(true, None));
+    }
+
+    #[test]
+    fn layout_never_overflows() {
+        for w in 0..=160u16 {
+            for h in 0..=45u16 {
+                let area = Rect::new(0, 0, w, h);
+                for open in [false, true] {
+                    let a = layout(area, open);
+                    let mut parts = vec![a.header, a.table, a.footer];
+                    parts.extend(a.detail);
+                    for p in parts {
+                        assert!(area.contains(p.as_position()) || p.is_empty(), "{w}x{h}");
+                        assert!(p.right() <= area.right() && p.bottom() <= area.bottom());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Small text helpers shared by the widgets: display width, truncation and
+//! the plain-language words for states and diagnoses.
+
+use ratatui::text::Span;
+
+use crate::measurement::{Diagnosis, Measurement};
+
+use super::app::{Row, RowState};
+
+/// Terminal columns `s` takes, measured the way ratatui renders it.
+pub fn width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// `s` cut to at most `max` columns, ending in `…` when cut. Control
+/// characters become spaces: labels and error messages come from user
+/// files and remote servers and must not move the cursor.
+pub fn fit(s: &str, max: usize) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if width(&clean) <= max {
+        return clean;
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    let mut buf = [0u8; 4];
+    for c in clean.chars() {
+        let w = width(c.encode_utf8(&mut buf));
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `s` fitted to `max` columns and padded with spaces to exactly `max`.
+pub fn pad(s: &str, max: usize) -> String {
+    let mut out = fit(s, max);
+    let w = width(&out);
+    out.extend(std::iter::repeat_n(' ', max.saturating_sub(w)));
+    out
+}
+
+/// `s` fitted to `max` columns and right-aligned in exactly `max`.
+pub fn pad_left(s: &str, max: usize) -> String {
+    let fitted = fit(s, max);
+    let w = width(&fitted);
+    let mut out: String = std::iter::repeat_n(' ', max.saturating_sub(w)).collect();
+    out.push_str(&fitted);
+    out
+}
+
+/// Milliseconds for people: one decimal while it matters.
+pub fn millis(ms: f64) -> String {
+    if !ms.is_finite() {
+        "?".to_string()
+    } else if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// The status cell: a symbol and a word, readable without colour.
+pub fn status_word(row: &Row) -> &'static str {
+    match &row.state {
+        RowState::Pending => "· waiting",
+        RowState::Running => "… testing",
+        RowState::Finished(m) if m.is_reachable() => "✔ works",
+        RowState::Finished(_) => "✘ failed",
+    }
+}
+
+/// A few words per diagnosis; `short` for narrow terminals.
+pub fn diagnosis_phrase(d: Diagnosis, short: bool) -> &'static str {
+    match (d, short) {
+        (Diagnosis::Ok, _) => "works",
+        (Diagnosis::Timeout, _) => "timeout",
+        (Diagnosis::ConnectionReset, true) => "reset",
+        (Diagnosis::ConnectionReset, false) => "connection reset",
+        (Diagnosis::ConnectionRefused, true) => "refused",
+        (Diagnosis::ConnectionRefused, false) => "connection refused",
+        (Diagnosis::HostUnreachable, true) => "unreachable",
+        (Diagnosis::HostUnreachable, false) => "host unreachable",
+        (Diagnosis::SniFiltered, true) => "SNI blocked",
+        (Diagnosis::SniFiltered, false) => "blocked by server name (SNI)",
+        (Diagnosis::DnsPoisoned, _) => "DNS poisoned",
+        (Diagnosis::IpBlocked, _) => "IP blocked",
+        (Diagnosis::CertificateInvalid, true) => "bad certificate",
+        (Diagnosis::CertificateInvalid, false) => "certificate invalid",
+        (Diagnosis::LyingResolver, _) => "lying resolver",
+        (Diagnosis::HttpError, _) => "HTTP error",
+        (Diagnosis::BadResponse, _) => "bad answer",
+        (Diagnosis::ResolveFailed, true) => "no address",
+        (Diagnosis::ResolveFailed, false) => "name not resolvable",
+    }
+}
+
+/// The Why cell: why a failure failed and where, what a success noted,
+/// how far a running probe got.
+pub fn why(row: &Row, short: bool) -> String {
+    match &row.state {
+        RowState::Pending => String::new(),
+        RowState::Running => match row.last_step() {
+            Some(step) => format!("after {}", step.operation),
+            None => "starting".to_string(),
+        },
+        RowState::Finished(m) => why_finished(m, short),
+    }
+}
+
+fn why_finished(m: &Measurement, short: bool) -> String {
+    if m.is_reachable() {
+        return m.notes.first().cloned().unwrap_or_default();
+    }
+    // A failed verdict should never carry `ok`; fall back to the raw
+    // failure string rather than claim it works.
+    let phrase = match (m.diagnosis, &m.failure) {
+        (Diagnosis::Ok, Some(f)) => f.to_string(),
+        (Diagnosis::Ok, None) => "failed".to_string(),
+        (d, _) => diagnosis_phrase(d, short).to_string(),
+    };
+    match (short, m.failed_operation) {
+        (false, Some(op)) => format!("{phrase} at {op}"),
+        _ => phrase,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_truncates_by_width() {
+        assert_eq!(fit("hello", 5), "hello");
+        assert_eq!(fit("hello", 4), "hel…");
+        assert_eq!(fit("hello", 1), "…");
+        assert_eq!(fit("hello", 0), "");
+        assert_eq!(fit("a\u{1b}[2Jb", 10), "a [2Jb");
+        // Wide characters are two columns each.
+        assert_eq!(fit("日本語", 4), "日…");
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(pad_left("ab", 4), "  ab");
+        assert_eq!(pad_left("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn millis_formats() {
+        assert_eq!(millis(23.44), "23.4 ms");
+        assert_eq!(millis(1234.6), "1235 ms");
+        assert_eq!(millis(f64::NAN), "?");
+    }
+}

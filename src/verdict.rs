@@ -1,0 +1,342 @@
+//! From evidence to a verdict, a blocking diagnosis and a rank.
+//!
+//! Kept free of I/O so every rule can be unit-tested on made-up evidence.
+
+use std::cmp::Ordering;
+
+use crate::measurement::{Diagnosis, Failure, Measurement, Operation, Verdict};
+use crate::probe::Evidence;
+use crate::probe::resolver::{Attempt, ExchangeFail, ResolverEvidence, Stage, lying_failure};
+
+/// The judged part of a measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub verdict: Verdict,
+    pub diagnosis: Diagnosis,
+    pub failure: Option<Failure>,
+    pub failed_operation: Option<Operation>,
+    pub latency_ms: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+impl Judged {
+    fn failed(diagnosis: Diagnosis, op: Operation, failure: Failure) -> Judged {
+        Judged {
+            verdict: Verdict::Failed,
+            diagnosis,
+            failure: Some(failure),
+            failed_operation: Some(op),
+            latency_ms: None,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// `network_up`: some probe of this scan completed a TCP connect, so the
+/// network works and silence from one address is targeted.
+pub fn judge(evidence: &Evidence, network_up: bool) -> Judged {
+    match evidence {
+        Evidence::DnsResolver(e) => judge_resolver(e, network_up),
+    }
+}
+
+fn judge_resolver(e: &ResolverEvidence, network_up: bool) -> Judged {
+    let mut notes: Vec<String> = Vec::new();
+    for a in &e.attempts {
+        for n in &a.notes {
+            if !notes.contains(n) {
+                notes.push(n.clone());
+            }
+        }
+    }
+    let valid: Vec<&Attempt> = e.attempts.iter().filter(|a| a.is_valid()).collect();
+    if let Some(best) = valid
+        .iter()
+        .min_by(|a, b| cmp_latency(a.latency_ms, b.latency_ms))
+    {
+        let mut judged = Judged {
+            verdict: Verdict::Reachable,
+            diagnosis: Diagnosis::Ok,
+            failure: None,
+            failed_operation: None,
+            latency_ms: best.latency_ms,
+            notes,
+        };
+        if system_answer_poisoned(e) {
+            judged.diagnosis = Diagnosis::DnsPoisoned;
+            judged.notes.push(
+                "works only through its known (bootstrap) address: configure that address in your client"
+                    .into(),
+            );
+        }
+        return judged;
+    }
+
+    // Nothing worked: explain the attempt that got furthest.
+    let Some(best) = e.attempts.iter().max_by(|a, b| progress(a).cmp(&progress(b))) else {
+        let failure = match &e.system {
+            Some(Err(f)) => f.clone(),
+            _ => Failure::DnsNoAnswer,
+        };
+        let mut j = Judged::failed(Diagnosis::ResolveFailed, Operation::Resolve, failure);
+        j.notes = notes;
+        return j;
+    };
+    let mut j = judge_attempt(best, network_up);
+    j.notes = notes;
+    j
+}
+
+/// Ordering of attempts by how much they prove; ties prefer the failure
+/// that says most (a reset beats a timeout).
+fn progress(a: &Attempt) -> (Stage, bool, u8) {
+    let informative = match &a.failure {
+        Some((_, Failure::GenericTimeout)) => 0,
+        Some(_) => 1,
+        None => 2,
+    };
+    (a.reached, a.control_tls_ok == Some(true), informative)
+}
+
+fn judge_attempt(a: &Attempt, network_up: bool) -> Judged {
+    if let Some(Err(fail)) = &a.exchange {
+        return match fail {
+            ExchangeFail::Transport(op, f) => {
+                Judged::failed(transport_diagnosis(f, network_up, false), *op, f.clone())
+            }
+            ExchangeFail::HttpStatus(op, _) => {
+                Judged::failed(Diagnosis::HttpError, *op, Failure::HttpUnexpectedStatusCode)
+            }
+            ExchangeFail::Bad(op, f) => Judged::failed(Diagnosis::BadResponse, *op, f.clone()),
+            ExchangeFail::Lying(op) => {
+                Judged::failed(Diagnosis::LyingResolver, *op, lying_failure())
+            }
+        };
+    }
+    let Some((op, f)) = &a.failure else {
+        // No exchange and no failure cannot happen; say so honestly.
+        return Judged::failed(
+            Diagnosis::BadResponse,
+            Operation::DnsRoundTrip,
+            Failure::Unknown("probe ended without a result".into()),
+        );
+    };
+    let diagnosis = match op {
+        Operation::TlsHandshake if f.is_certificate() => Diagnosis::CertificateInvalid,
+        Operation::TlsHandshake if a.control_tls_ok == Some(true) => Diagnosis::SniFiltered,
+        Operation::TcpConnect => transport_diagnosis(f, network_up, true),
+        _ => transport_diagnosis(f, network_up, false),
+    };
+    Judged::failed(diagnosis, *op, f.clone())
+}
+
+/// Maps a transport failure to a diagnosis. A dropped TCP connect is
+/// `ip_blocked` only when other hosts answered during the same scan.
+fn transport_diagnosis(f: &Failure, network_up: bool, at_connect: bool) -> Diagnosis {
+    match f {
+        Failure::GenericTimeout if at_connect && network_up => Diagnosis::IpBlocked,
+        Failure::GenericTimeout => Diagnosis::Timeout,
+        Failure::ConnectionRefused => Diagnosis::ConnectionRefused,
+        Failure::ConnectionReset | Failure::ConnectionAborted | Failure::Eof => {
+            Diagnosis::ConnectionReset
+        }
+        Failure::HostUnreachable | Failure::NetworkUnreachable => Diagnosis::HostUnreachable,
+        f if f.is_certificate() => Diagnosis::CertificateInvalid,
+        Failure::HttpUnexpectedStatusCode => Diagnosis::HttpError,
+        _ => Diagnosis::BadResponse,
+    }
+}
+
+/// The system resolver pointed somewhere else than the known addresses and
+/// none of its addresses worked, while a bootstrap-only address did.
+fn system_answer_poisoned(e: &ResolverEvidence) -> bool {
+    let Some(system) = &e.system else {
+        return false;
+    };
+    let bootstrap_only_ok = e
+        .attempts
+        .iter()
+        .any(|a| a.is_valid() && a.from_bootstrap && !a.from_system);
+    if !bootstrap_only_ok {
+        return false;
+    }
+    match system {
+        // NXDOMAIN or no answer for a resolver that works is blocking too.
+        Err(_) => true,
+        Ok(addrs) => {
+            let system_ok = e.attempts.iter().any(|a| a.is_valid() && a.from_system);
+            !addrs.is_empty() && !system_ok
+        }
+    }
+}
+
+fn cmp_latency(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Ranking: reachable first, fastest first; then failed by label.
+pub fn rank_cmp(a: &Measurement, b: &Measurement) -> Ordering {
+    b.is_reachable()
+        .cmp(&a.is_reachable())
+        .then_with(|| {
+            if a.is_reachable() {
+                cmp_latency(a.latency_ms, b.latency_ms)
+            } else {
+                Ordering::Equal
+            }
+        })
+        .then_with(|| a.endpoint.label.cmp(&b.endpoint.label))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    fn addr(last: u8) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)), 443)
+    }
+
+    fn attempt(last: u8) -> Attempt {
+        Attempt {
+            addr: addr(last),
+            from_system: false,
+            from_bootstrap: true,
+            reached: Stage::Nothing,
+            failure: None,
+            control_tls_ok: None,
+            exchange: None,
+            latency_ms: None,
+            notes: Vec::new(),
+        }
+    }
+
+    fn ok(last: u8, ms: f64) -> Attempt {
+        Attempt {
+            reached: Stage::Exchanged,
+            exchange: Some(Ok(())),
+            latency_ms: Some(ms),
+            ..attempt(last)
+        }
+    }
+
+    fn failed_at(last: u8, stage: Stage, op: Operation, f: Failure) -> Attempt {
+        Attempt {
+            reached: stage,
+            failure: Some((op, f)),
+            ..attempt(last)
+        }
+    }
+
+    fn evidence(system: Option<Result<Vec<IpAddr>, Failure>>, attempts: Vec<Attempt>) -> Evidence {
+        Evidence::DnsResolver(ResolverEvidence {
+            system,
+            bootstrap: vec![addr(1).ip()],
+            attempts,
+        })
+    }
+
+    #[test]
+    fn reachable_picks_fastest() {
+        let j = judge(&evidence(None, vec![ok(1, 40.0), ok(2, 12.0)]), true);
+        assert_eq!(j.verdict, Verdict::Reachable);
+        assert_eq!(j.diagnosis, Diagnosis::Ok);
+        assert_eq!(j.latency_ms, Some(12.0));
+    }
+
+    #[test]
+    fn dropped_connect_is_ip_blocked_only_when_network_up() {
+        let a = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::GenericTimeout);
+        let up = judge(&evidence(None, vec![a.clone()]), true);
+        assert_eq!(up.diagnosis, Diagnosis::IpBlocked);
+        assert_eq!(up.failed_operation, Some(Operation::TcpConnect));
+        let down = judge(&evidence(None, vec![a]), false);
+        assert_eq!(down.diagnosis, Diagnosis::Timeout);
+    }
+
+    #[test]
+    fn tls_failure_with_working_control_is_sni_filtering() {
+        let mut a = failed_at(1, Stage::Connected, Operation::TlsHandshake, Failure::ConnectionReset);
+        a.control_tls_ok = Some(true);
+        assert_eq!(judge(&evidence(None, vec![a.clone()]), true).diagnosis, Diagnosis::SniFiltered);
+        a.control_tls_ok = Some(false);
+        assert_eq!(
+            judge(&evidence(None, vec![a]), true).diagnosis,
+            Diagnosis::ConnectionReset
+        );
+    }
+
+    #[test]
+    fn certificate_errors_are_not_sni_filtering() {
+        let a = failed_at(1, Stage::Connected, Operation::TlsHandshake, Failure::SslUnknownAuthority);
+        let j = judge(&evidence(None, vec![a]), true);
+        assert_eq!(j.diagnosis, Diagnosis::CertificateInvalid);
+        assert_eq!(j.failure, Some(Failure::SslUnknownAuthority));
+    }
+
+    #[test]
+    fn poisoned_system_answer_with_working_bootstrap() {
+        let mut sys = failed_at(9, Stage::Nothing, Operation::TcpConnect, Failure::ConnectionRefused);
+        sys.from_system = true;
+        sys.from_bootstrap = false;
+        let e = evidence(Some(Ok(vec![addr(9).ip()])), vec![ok(1, 20.0), sys]);
+        let j = judge(&e, true);
+        assert_eq!(j.verdict, Verdict::Reachable);
+        assert_eq!(j.diagnosis, Diagnosis::DnsPoisoned);
+        // Same picture but the system address also works: not poisoned.
+        let mut sys_ok = ok(9, 30.0);
+        sys_ok.from_system = true;
+        sys_ok.from_bootstrap = false;
+        let e = evidence(Some(Ok(vec![addr(9).ip()])), vec![ok(1, 20.0), sys_ok]);
+        assert_eq!(judge(&e, true).diagnosis, Diagnosis::Ok);
+        // System resolver failing for a working resolver host counts too.
+        let e = evidence(Some(Err(Failure::DnsNxdomain)), vec![ok(1, 20.0)]);
+        assert_eq!(judge(&e, true).diagnosis, Diagnosis::DnsPoisoned);
+    }
+
+    #[test]
+    fn exchange_failures_map_to_codes() {
+        let mut a = attempt(1);
+        a.reached = Stage::Exchanged;
+        a.exchange = Some(Err(ExchangeFail::Lying(Operation::HttpRoundTrip)));
+        assert_eq!(judge(&evidence(None, vec![a.clone()]), true).diagnosis, Diagnosis::LyingResolver);
+        a.exchange = Some(Err(ExchangeFail::HttpStatus(Operation::HttpRoundTrip, 500)));
+        let j = judge(&evidence(None, vec![a.clone()]), true);
+        assert_eq!(j.diagnosis, Diagnosis::HttpError);
+        assert_eq!(j.failure, Some(Failure::HttpUnexpectedStatusCode));
+        a.exchange = Some(Err(ExchangeFail::Bad(Operation::DnsRoundTrip, Failure::DnsWrongQueryId)));
+        assert_eq!(judge(&evidence(None, vec![a.clone()]), true).diagnosis, Diagnosis::BadResponse);
+        a.exchange = Some(Err(ExchangeFail::Transport(Operation::DnsRoundTrip, Failure::GenericTimeout)));
+        assert_eq!(judge(&evidence(None, vec![a]), true).diagnosis, Diagnosis::Timeout);
+    }
+
+    #[test]
+    fn furthest_attempt_explains_failure() {
+        let tcp = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::GenericTimeout);
+        let tls = failed_at(2, Stage::Connected, Operation::TlsHandshake, Failure::SslInvalidHostname);
+        let j = judge(&evidence(None, vec![tcp, tls]), true);
+        assert_eq!(j.diagnosis, Diagnosis::CertificateInvalid);
+    }
+
+    #[test]
+    fn nothing_to_try_is_resolve_failed() {
+        let j = judge(&evidence(Some(Err(Failure::DnsNxdomain)), vec![]), true);
+        assert_eq!(j.diagnosis, Diagnosis::ResolveFailed);
+        assert_eq!(j.failed_operation, Some(Operation::Resolve));
+        assert_eq!(j.failure, Some(Failure::DnsNxdomain));
+    }
+
+    #[test]
+    fn icmp_and_refused() {
+        let a = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::HostUnreachable);
+        assert_eq!(judge(&evidence(None, vec![a]), true).diagnosis, Diagnosis::HostUnreachable);
+        let a = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::ConnectionRefused);
+        assert_eq!(judge(&evidence(None, vec![a]), true).diagnosis, Diagnosis::ConnectionRefused);
+    }
+}
