@@ -47,7 +47,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let color = !cli.probe.no_color && std::env::var_os("NO_COLOR").is_none();
+    let color = !cli.probe.no_color
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::io::stdout().is_terminal();
     let (inputs, format) = match cli.command {
         Some(Command::Scan(a)) => (a.inputs, a.format),
         Some(Command::Tui(a)) => (a.inputs, None),

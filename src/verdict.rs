@@ -91,9 +91,12 @@ fn judge_resolver(e: &ResolverEvidence, network_up: bool) -> Judged {
 /// that says most (a reset beats a timeout).
 fn progress(a: &Attempt) -> (Stage, bool, u8) {
     let informative = match &a.failure {
-        Some((_, Failure::GenericTimeout)) => 0,
-        Some(_) => 1,
-        None => 2,
+        // No route at all (typically IPv6 on an IPv4-only network) says
+        // least about the endpoint.
+        Some((_, Failure::NetworkUnreachable)) => 0,
+        Some((_, Failure::GenericTimeout)) => 1,
+        Some(_) => 2,
+        None => 3,
     };
     (a.reached, a.control_tls_ok == Some(true), informative)
 }
@@ -330,6 +333,13 @@ mod tests {
         assert_eq!(j.diagnosis, Diagnosis::ResolveFailed);
         assert_eq!(j.failed_operation, Some(Operation::Resolve));
         assert_eq!(j.failure, Some(Failure::DnsNxdomain));
+    }
+
+    #[test]
+    fn missing_ipv6_route_does_not_hide_a_dropped_ipv4() {
+        let v4 = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::GenericTimeout);
+        let v6 = failed_at(2, Stage::Nothing, Operation::TcpConnect, Failure::NetworkUnreachable);
+        assert_eq!(judge(&evidence(None, vec![v6, v4]), true).diagnosis, Diagnosis::IpBlocked);
     }
 
     #[test]

@@ -79,18 +79,27 @@ fn assert_reachable(m: &Measurement, exchange_op: Operation) {
         assert!(has_step(m, op), "missing step {op}: {:?}\n{m:#?}", ops(m));
     }
     for s in &m.steps {
-        assert_eq!(s.failure, None, "step failed in a working measurement: {s:#?}");
+        assert_eq!(
+            s.failure, None,
+            "step failed in a working measurement: {s:#?}"
+        );
         assert!(s.t >= s.t0, "step ends before it starts: {s:#?}");
     }
     let latency = m.latency_ms.unwrap_or_else(|| panic!("no latency: {m:#?}"));
-    assert!(latency > 0.0 && latency < 1000.0 * STEP_TIMEOUT.as_secs_f64(), "latency {latency}");
+    assert!(
+        latency > 0.0 && latency < 1000.0 * STEP_TIMEOUT.as_secs_f64(),
+        "latency {latency}"
+    );
     assert_eq!(m.schema_version, SCHEMA_VERSION);
 }
 
 fn assert_failed(m: &Measurement, diagnosis: Diagnosis) {
     assert_eq!(m.verdict, Verdict::Failed, "{m:#?}");
     assert_eq!(m.diagnosis, diagnosis, "{m:#?}");
-    assert!(m.failure.is_some(), "a failed measurement names its failure: {m:#?}");
+    assert!(
+        m.failure.is_some(),
+        "a failed measurement names its failure: {m:#?}"
+    );
     assert!(m.failed_operation.is_some(), "{m:#?}");
     assert_eq!(m.latency_ms, None, "no latency for a failure: {m:#?}");
 }
@@ -132,10 +141,7 @@ fn a_records(m: &Message) -> Vec<String> {
         .collect()
 }
 
-async fn dot_ask(
-    tls: &mut tokio_rustls::client::TlsStream<TcpStream>,
-    wire: &[u8],
-) -> Message {
+async fn dot_ask(tls: &mut tokio_rustls::client::TlsStream<TcpStream>, wire: &[u8]) -> Message {
     let mut frame = (wire.len() as u16).to_be_bytes().to_vec();
     frame.extend_from_slice(wire);
     tls.write_all(&frame).await.unwrap();
@@ -154,7 +160,10 @@ async fn server_self_check_dot() {
         let server = TestServer::start(&pki, Fault::Normal).await;
         let tcp = TcpStream::connect(server.dot_addr()).await.unwrap();
         let name = rustls::pki_types::ServerName::try_from(DEFAULT_HOST).unwrap();
-        let mut tls = client_tls(&pki, &[b"dot"]).connect(name, tcp).await.unwrap();
+        let mut tls = client_tls(&pki, &[b"dot"])
+            .connect(name, tcp)
+            .await
+            .unwrap();
         let answer = dot_ask(&mut tls, &query(DEFAULT_PROBE_NAME, 0x1234)).await;
         assert_eq!(answer.metadata.id, 0x1234);
         assert_eq!(answer.metadata.message_type, MessageType::Response);
@@ -167,7 +176,11 @@ async fn server_self_check_dot() {
         assert!(nx.answers.is_empty());
         let stats = server.stats();
         assert_eq!(stats.dot_queries, 2, "{stats:?}");
-        assert_eq!(stats.names, vec!["probe.test", "nope.probe.test"], "{stats:?}");
+        assert_eq!(
+            stats.names,
+            vec!["probe.test", "nope.probe.test"],
+            "{stats:?}"
+        );
 
         // Lying and wrong-ID servers misbehave as advertised.
         let liar = TestServer::start(&pki, Fault::Lying).await;
@@ -216,9 +229,13 @@ async fn doh_ask(
     if !get {
         req = req.header("content-type", "application/dns-message");
     }
-    let body = if get { Bytes::new() } else { Bytes::from(wire.to_vec()) };
+    let body = if get {
+        Bytes::new()
+    } else {
+        Bytes::from(wire.to_vec())
+    };
     let io = TokioIo::new(tls);
-    let resp = if h2 {
+    if h2 {
         let req = req
             .uri(format!("https://{authority}{path}"))
             .body(Full::new(body))
@@ -230,7 +247,13 @@ async fn doh_ask(
         let resp = send.send_request(req).await.unwrap();
         let version = resp.version();
         let status = resp.status().as_u16();
-        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         driver.abort();
         (version, status, body)
     } else {
@@ -244,11 +267,16 @@ async fn doh_ask(
         let resp = send.send_request(req).await.unwrap();
         let version = resp.version();
         let status = resp.status().as_u16();
-        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         driver.abort();
         (version, status, body)
-    };
-    resp
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -275,7 +303,11 @@ async fn server_self_check_doh() {
         }
         let stats = server.stats();
         assert_eq!((stats.doh_get, stats.doh_post), (4, 4), "{stats:?}");
-        assert_eq!((stats.http1_requests, stats.http2_requests), (4, 4), "{stats:?}");
+        assert_eq!(
+            (stats.http1_requests, stats.http2_requests),
+            (4, 4),
+            "{stats:?}"
+        );
 
         // HTTP/1.1-only server negotiates http/1.1 even when h2 is offered.
         let h1 = TestServer::start(&pki, Fault::Http1Only).await;
@@ -345,9 +377,15 @@ async fn doh_h2_normal_is_reachable() {
         m.notes
     );
     let stats = server.stats();
-    assert!(stats.http2_requests >= 2, "probe did not use HTTP/2: {stats:?}");
+    assert!(
+        stats.http2_requests >= 2,
+        "probe did not use HTTP/2: {stats:?}"
+    );
     assert_eq!(stats.http1_requests, 0, "{stats:?}");
-    assert!(stats.names.iter().any(|n| n == DEFAULT_PROBE_NAME), "{stats:?}");
+    assert!(
+        stats.names.iter().any(|n| n == DEFAULT_PROBE_NAME),
+        "{stats:?}"
+    );
     assert!(
         stats
             .names
@@ -395,7 +433,9 @@ async fn right_pin_is_reachable() {
     let server = TestServer::start(&pki, Fault::Normal).await;
     let pin = tbs_sha256(server.cert_der().as_ref()).expect("hash server certificate");
     let mut ep = server.doh_endpoint();
-    let Target::Doh(r) = &mut ep.target else { unreachable!() };
+    let Target::Doh(r) = &mut ep.target else {
+        unreachable!()
+    };
     r.pins = vec![[0u8; 32], pin];
     let m = measure(&pki, ep).await;
     assert_reachable(&m, Operation::HttpRoundTrip);
@@ -434,7 +474,10 @@ async fn slow_server_times_out() {
         assert_eq!(m.failure, Some(Failure::GenericTimeout), "{m:#?}");
         assert_eq!(m.failed_operation, Some(op), "{m:#?}");
         // TLS worked: the timeout is in the exchange, not before it.
-        let tls = m.steps.iter().find(|s| s.operation == Operation::TlsHandshake);
+        let tls = m
+            .steps
+            .iter()
+            .find(|s| s.operation == Operation::TlsHandshake);
         assert!(tls.is_some_and(|s| s.failure.is_none()), "{m:#?}");
     }
     assert_eq!(server.stats().answers_sent, 0);
@@ -516,7 +559,10 @@ async fn lying_resolver_is_caught() {
     }
     // The probe name itself was answered correctly; only the made-up one lied.
     let stats = server.stats();
-    assert!(stats.names.iter().any(|n| n == DEFAULT_PROBE_NAME), "{stats:?}");
+    assert!(
+        stats.names.iter().any(|n| n == DEFAULT_PROBE_NAME),
+        "{stats:?}"
+    );
     assert!(
         stats.names.iter().any(|n| n != DEFAULT_PROBE_NAME),
         "the nonexistent name was never asked: {stats:?}"
@@ -538,8 +584,14 @@ async fn huge_body_is_bad_response_and_read_is_bounded() {
         "huge body: server produced {} of {body_size} bytes",
         stats.huge_bytes_sent
     );
-    assert!(stats.huge_bytes_sent > 0, "huge body never started: {stats:?}");
-    assert_eq!(stats.huge_bodies_completed, 0, "client read all of it: {stats:?}");
+    assert!(
+        stats.huge_bytes_sent > 0,
+        "huge body never started: {stats:?}"
+    );
+    assert_eq!(
+        stats.huge_bodies_completed, 0,
+        "client read all of it: {stats:?}"
+    );
     // Flow-control windows and socket buffers allow a few MB in flight; a
     // client that read the body whole would have pulled all 50 MiB.
     assert!(
@@ -652,7 +704,16 @@ async fn measurement_json_round_trip() {
         assert_eq!(&back, m, "round trip changed the measurement:\n{json}");
         // Stable top-level names.
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        for key in ["schema_version", "kind", "label", "address", "origin", "steps", "verdict", "diagnosis"] {
+        for key in [
+            "schema_version",
+            "kind",
+            "label",
+            "address",
+            "origin",
+            "steps",
+            "verdict",
+            "diagnosis",
+        ] {
             assert!(v.get(key).is_some(), "missing {key} in {json}");
         }
     }

@@ -70,6 +70,8 @@ fn scan_with(lab: &Lab, inputs: &[String], extra: &[&str]) -> Scan {
     args.extend(extra.iter().map(|s| s.to_string()));
     let out = lab.run_in_client(env!("CARGO_BIN_EXE_bridgescout"), &args, RUN_DEADLINE);
     let rules = lab.rules();
+    // Shown with --nocapture (and by the harness when the test fails).
+    eprintln!("bridgescout {}\n=> exit {:?} in {:?}\n{}", args.join(" "), out.code(), out.elapsed, out.stdout);
     assert!(!out.timed_out, "bridgescout did not finish within {RUN_DEADLINE:?}\n{}{}", out.stdout, out.stderr);
     let records = out
         .stdout
@@ -138,6 +140,22 @@ fn check(scan: &Scan, label: &str, e: &Expect) {
             scan.dump()
         );
     }
+}
+
+/// The poisoned (system-resolver) address must have been tried and failed.
+fn check_poisoned_address_failed(scan: &Scan, label: &str, poisoned_ip: &str, want_failure: &str) {
+    let r = scan.get(label);
+    let tried = r["steps"].as_array().into_iter().flatten().any(|st| {
+        st["operation"] == "tcp_connect"
+            && st["target"].as_str().is_some_and(|t| t.starts_with(&format!("{poisoned_ip}:")))
+            && st["failure"] == want_failure
+    });
+    assert!(
+        tried,
+        "{label}: want a tcp_connect step to {poisoned_ip} failing with {want_failure}\nrecord:\n{}\n{}",
+        serde_json::to_string_pretty(r).unwrap(),
+        scan.dump()
+    );
 }
 
 fn check_exit(scan: &Scan, want: i32) {
@@ -326,6 +344,7 @@ fn poisoned_hosts_to_closed_address_is_dns_poisoned() {
         "DoH",
         &Expect { kind: "doh", verdict: "reachable", diagnosis: "dns_poisoned", failure: None, failed_operation: None },
     );
+    check_poisoned_address_failed(&s, "DoH", &lab.spare_ip, "connection_refused");
     check_exit(&s, 0);
 }
 
@@ -341,6 +360,7 @@ fn poisoned_hosts_to_dropped_address_is_dns_poisoned() {
         "DoH",
         &Expect { kind: "doh", verdict: "reachable", diagnosis: "dns_poisoned", failure: None, failed_operation: None },
     );
+    check_poisoned_address_failed(&s, "DoH", &lab.spare_ip, "generic_timeout_error");
     check_exit(&s, 0);
 }
 

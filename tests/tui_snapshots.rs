@@ -52,8 +52,16 @@ fn endpoints() -> Vec<EndpointInfo> {
             "slow-resolver",
             "https://doh.slow.example/dns-query",
         ),
-        info(EndpointKind::Dot, "adguard-dot", "tls://dns.adguard-dns.com:853"),
-        info(EndpointKind::Doh, "mullvad", "https://dns.mullvad.net/dns-query"),
+        info(
+            EndpointKind::Dot,
+            "adguard-dot",
+            "tls://dns.adguard-dns.com:853",
+        ),
+        info(
+            EndpointKind::Doh,
+            "mullvad",
+            "https://dns.mullvad.net/dns-query",
+        ),
     ]
 }
 
@@ -61,7 +69,12 @@ fn reachable_doh(info: EndpointInfo) -> Measurement {
     let mut resolve = step(Operation::Resolve, "cloudflare-dns.com", 0.0, 0.0031);
     resolve.addresses = vec!["104.16.248.249".into(), "104.16.249.249".into()];
     resolve.detail = Some("system resolver".into());
-    let mut tls = step(Operation::TlsHandshake, "104.16.248.249:443", 0.0152, 0.0418);
+    let mut tls = step(
+        Operation::TlsHandshake,
+        "104.16.248.249:443",
+        0.0152,
+        0.0418,
+    );
     tls.detail = Some("TLSv1.3 · ALPN h2".into());
     let mut http = step(
         Operation::HttpRoundTrip,
@@ -95,7 +108,12 @@ fn sni_filtered_dot(info: EndpointInfo) -> Measurement {
     let mut tls = step(Operation::TlsHandshake, "9.9.9.9:853", 0.0201, 0.1203);
     tls.failure = Some(Failure::ConnectionReset);
     tls.detail = Some("SNI dns.quad9.net".into());
-    let mut control = step(Operation::TlsHandshakeControl, "9.9.9.9:853", 0.1204, 0.1611);
+    let mut control = step(
+        Operation::TlsHandshakeControl,
+        "9.9.9.9:853",
+        0.1204,
+        0.1611,
+    );
     control.detail = Some("SNI example.org: handshake completed".into());
     Measurement {
         schema_version: SCHEMA_VERSION,
@@ -359,7 +377,7 @@ fn scrolled_table_keeps_selection_visible() {
 #[test]
 fn any_size_renders_without_panic() {
     let mut apps = vec![App::new(Vec::new()), fixture()];
-    for id in 0..5 {
+    for id in [1, 3, 4] {
         let mut app = fixture();
         for _ in 0..id {
             press(&mut app, KeyCode::Down);
@@ -367,9 +385,15 @@ fn any_size_renders_without_panic() {
         press(&mut app, KeyCode::Enter);
         apps.push(app);
     }
+    // Layout solving is slow in debug builds, so sizes are sampled around
+    // every threshold rather than swept.
+    let widths = [
+        0, 1, 2, 5, 10, 11, 12, 20, 23, 24, 40, 44, 45, 59, 60, 61, 79, 80, 100, 139, 140, 200,
+    ];
+    let heights = [0, 1, 2, 3, 4, 5, 6, 8, 10, 20, 40];
     for app in &apps {
-        for width in (0..=130).step_by(3).chain([1, 2, 10, 59, 60, 61, 79, 80, 139, 140]) {
-            for height in (0..=42).step_by(2).chain([1, 3, 5]) {
+        for width in widths {
+            for height in heights {
                 draw(app, Theme::colored(), width, height);
             }
         }

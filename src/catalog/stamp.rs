@@ -132,7 +132,7 @@ impl StampProps {
     }
 
     pub fn to_bits(self) -> u64 {
-        u64::from(self.dnssec) | u64::from(self.no_logs) << 1 | u64::from(self.no_filter) << 2
+        u64::from(self.dnssec) | (u64::from(self.no_logs) << 1) | (u64::from(self.no_filter) << 2)
     }
 }
 
@@ -277,6 +277,8 @@ pub fn decode(s: &str) -> Result<Stamp, StampError> {
         Some(prefix) if prefix.eq_ignore_ascii_case(SCHEME) => s.get(SCHEME.len()..).unwrap_or(""),
         _ => return Err(StampError::NotAStamp),
     };
+    // Padding is optional; any amount of it is ignored.
+    let body = body.trim_end_matches('=');
     if body.is_empty() {
         return Err(StampError::Empty);
     }
@@ -701,7 +703,8 @@ mod tests {
     use super::*;
 
     /// Cloudflare, from dnscrypt-resolvers v3/public-resolvers.md.
-    const CLOUDFLARE: &str = "sdns://AgcAAAAAAAAABzEuMC4wLjEAEmRucy5jbG91ZGZsYXJlLmNvbQovZG5zLXF1ZXJ5";
+    const CLOUDFLARE: &str =
+        "sdns://AgcAAAAAAAAABzEuMC4wLjEAEmRucy5jbG91ZGZsYXJlLmNvbQovZG5zLXF1ZXJ5";
     /// Cloudflare over IPv6 (same list): bracketed IPv6 `addr`.
     const CLOUDFLARE_V6: &str = "sdns://AgcAAAAAAAAAFlsyNjA2OjQ3MDA6NDcwMDo6MTExMV0AIDFkb3QxZG90MWRvdDEuY2xvdWRmbGFyZS1kbnMuY29tCi9kbnMtcXVlcnk";
     /// a-and-a (same list): two certificate hashes.
@@ -973,10 +976,14 @@ mod tests {
 
     #[test]
     fn envelope_errors() {
-        assert_eq!(decode("https://dns.google").unwrap_err(), StampError::NotAStamp);
+        assert_eq!(
+            decode("https://dns.google").unwrap_err(),
+            StampError::NotAStamp
+        );
         assert_eq!(decode("sdns").unwrap_err(), StampError::NotAStamp);
         assert_eq!(decode("").unwrap_err(), StampError::NotAStamp);
         assert_eq!(decode("sdns://").unwrap_err(), StampError::Empty);
+        assert_eq!(decode("sdns://==").unwrap_err(), StampError::Empty);
         assert!(matches!(
             decode("sdns://!!!!").unwrap_err(),
             StampError::BadBase64(_)
@@ -1009,7 +1016,9 @@ mod tests {
         let full = payload(CLOUDFLARE);
         assert_eq!(
             decode(&raw(&full[..5])).unwrap_err(),
-            StampError::Truncated { field: "properties" }
+            StampError::Truncated {
+                field: "properties"
+            }
         );
         assert_eq!(
             decode(&raw(&full[..12])).unwrap_err(),

@@ -30,7 +30,8 @@ pub enum ReportError {
 /// Streams records in one format.
 pub enum Writer<W: Write> {
     Jsonl(jsonl::JsonlWriter<W>),
-    Csv(csv::CsvWriter<W>),
+    // Boxed: the csv writer carries a large buffer.
+    Csv(Box<csv::CsvWriter<W>>),
     Table(table::TableWriter<W>),
 }
 
@@ -38,7 +39,7 @@ impl<W: Write> Writer<W> {
     pub fn new(format: Format, out: W, color: bool) -> Result<Self, ReportError> {
         Ok(match format {
             Format::Jsonl => Writer::Jsonl(jsonl::JsonlWriter::new(out)),
-            Format::Csv => Writer::Csv(csv::CsvWriter::new(out)?),
+            Format::Csv => Writer::Csv(Box::new(csv::CsvWriter::new(out)?)),
             Format::Table => Writer::Table(table::TableWriter::new(out, color)?),
         })
     }

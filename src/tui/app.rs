@@ -377,13 +377,11 @@ impl App {
         if let Some(pos) = self.selected_position() {
             if pos < self.offset {
                 self.offset = pos;
-            } else if pos >= self.offset + self.page {
+            } else if pos >= self.offset.saturating_add(self.page) {
                 self.offset = pos + 1 - self.page;
             }
         }
-        self.offset = self
-            .offset
-            .min(self.order.len().saturating_sub(self.page));
+        self.offset = self.offset.min(self.order.len().saturating_sub(self.page));
     }
 }
 
@@ -524,7 +522,10 @@ mod tests {
     #[test]
     fn rank_handles_nan_and_empty() {
         assert!(rank_order(&[]).is_empty());
-        let rows = vec![finished(0, "nan", Some(f64::NAN)), finished(1, "one", Some(1.0))];
+        let rows = vec![
+            finished(0, "nan", Some(f64::NAN)),
+            finished(1, "one", Some(1.0)),
+        ];
         assert_eq!(rank_order(&rows), vec![1, 0]);
     }
 

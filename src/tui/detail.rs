@@ -4,14 +4,14 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph};
 
 use crate::catalog::Origin;
 use crate::measurement::Step;
 
 use super::app::{App, Row, RowState};
 use super::table::state_style;
-use super::text::{fit, millis, pad, pad_left, status_word};
+use super::text::{fit, millis, pad, pad_left, status_word, wrap_spans};
 use super::theme::Theme;
 
 /// Width of the field names on the left.
@@ -21,6 +21,8 @@ const OP_W: usize = 21;
 /// "12345.6–12345.6 ms" fits.
 const TIMING_W: usize = 18;
 const BAR_MAX: usize = 40;
+/// Where a step's target and outcome start.
+const STEP_INDENT: &str = "      ";
 /// Columns a step line spends before its bar.
 const BAR_START: usize = 2 + OP_W + 1 + TIMING_W + 2;
 
@@ -36,7 +38,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(row) => lines(row, inner.width, theme),
         None => vec![Line::styled("Nothing selected.", theme.muted())],
     };
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    // Lines come pre-wrapped (with hanging indents); wider ones are clipped.
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The pane's content for `row` at `width` columns.
@@ -46,17 +49,19 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
         Origin::Builtin => "built-in list",
         Origin::User => "user-supplied",
     };
-    let mut out = vec![
-        field(
-            "Name",
-            vec![
-                Span::styled(fit(&row.info.label, width), theme.label()),
-                Span::raw(format!(" ({}, {origin})", row.info.kind.display_name())),
-            ],
-            theme,
-        ),
-        field("Address", vec![Span::raw(fit(&row.info.address, 512))], theme),
-    ];
+    let mut out = Vec::new();
+    let mut field = |name: &str, mut value: Vec<Span<'static>>| {
+        value.insert(0, Span::styled(pad(name, FIELD_W), theme.muted()));
+        out.extend(wrap_spans(&value, width, FIELD_W));
+    };
+    field(
+        "Name",
+        vec![
+            Span::styled(fit(&row.info.label, 200), theme.label()),
+            Span::raw(format!(" ({}, {origin})", row.info.kind.display_name())),
+        ],
+    );
+    field("Address", vec![Span::raw(fit(&row.info.address, 512))]);
 
     let status = Span::styled(status_word(row), state_style(row, theme));
     let verdict = match &row.state {
@@ -86,26 +91,24 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
             vec![status, Span::raw(rest)]
         }
     };
-    out.push(field("Verdict", verdict, theme));
+    field("Verdict", verdict);
 
     if let Some(m) = row.measurement() {
-        out.push(field(
+        field(
             "Diagnosis",
             vec![
                 Span::styled(m.diagnosis.as_str(), theme.label()),
                 Span::raw(format!(" — {}", m.diagnosis.explain())),
             ],
-            theme,
-        ));
-        out.push(field(
+        );
+        field(
             "Started",
             vec![Span::raw(format!(
                 "{} · took {}",
                 fit(&m.start_time, 40),
                 millis(m.runtime * 1000.0)
             ))],
-            theme,
-        ));
+        );
     }
 
     let steps = row.steps();
@@ -115,7 +118,7 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
         let total = timeline_end(row);
         let bar_w = width.saturating_sub(BAR_START).min(BAR_MAX);
         for step in steps {
-            out.extend(step_lines(step, total, bar_w, theme));
+            out.extend(step_lines(step, total, width, bar_w, theme));
         }
     }
 
@@ -125,15 +128,11 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
         out.push(Line::raw(""));
         out.push(Line::styled("Notes", theme.label()));
         for note in &m.notes {
-            out.push(Line::raw(format!("  • {}", fit(note, 500))));
+            let spans = [Span::raw("  • "), Span::raw(fit(note, 500))];
+            out.extend(wrap_spans(&spans, width, 4));
         }
     }
     out
-}
-
-fn field(name: &str, mut value: Vec<Span<'static>>, theme: &Theme) -> Line<'static> {
-    value.insert(0, Span::styled(pad(name, FIELD_W), theme.muted()));
-    Line::from(value)
 }
 
 /// Seconds the timeline spans: the runtime, or the latest step end while
@@ -144,13 +143,16 @@ fn timeline_end(row: &Row) -> f64 {
     runtime.max(last)
 }
 
-/// Two lines per step: name, timing and bar; then target and outcome.
-fn step_lines(step: &Step, total: f64, bar_w: usize, theme: &Theme) -> Vec<Line<'static>> {
-    let timing = format!(
-        "{:.1}–{}",
-        step.t0 * 1000.0,
-        millis(step.t * 1000.0)
-    );
+/// Two lines per step: name, timing and bar; then target and outcome,
+/// wrapped under an indent.
+fn step_lines(
+    step: &Step,
+    total: f64,
+    width: usize,
+    bar_w: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let timing = format!("{:.1}–{}", step.t0 * 1000.0, millis(step.t * 1000.0));
     let ok_style = if step.failure.is_some() {
         theme.failed()
     } else {
@@ -175,23 +177,33 @@ fn step_lines(step: &Step, total: f64, bar_w: usize, theme: &Theme) -> Vec<Line<
 
     let mut second: Vec<Span<'static>> = Vec::new();
     let mut push = |span: Span<'static>| {
-        second.push(Span::raw(if second.is_empty() { "      " } else { " · " }));
+        second.push(Span::raw(if second.is_empty() {
+            STEP_INDENT
+        } else {
+            " · "
+        }));
         second.push(span);
     };
     if let Some(target) = &step.target {
         push(Span::raw(fit(target, 200)));
     }
     if let Some(f) = &step.failure {
-        push(Span::styled(format!("✘ {}", fit(&f.to_string(), 200)), theme.failed()));
+        push(Span::styled(
+            format!("✘ {}", fit(&f.to_string(), 200)),
+            theme.failed(),
+        ));
     }
     if let Some(detail) = &step.detail {
         push(Span::raw(fit(detail, 300)));
     }
     if !step.addresses.is_empty() {
-        push(Span::raw(format!("→ {}", fit(&step.addresses.join(", "), 300))));
+        push(Span::raw(format!(
+            "→ {}",
+            fit(&step.addresses.join(", "), 300)
+        )));
     }
     if !second.is_empty() {
-        lines.push(Line::from(second));
+        lines.extend(wrap_spans(&second, width, STEP_INDENT.len()));
     }
     lines
 }

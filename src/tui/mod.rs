@@ -93,8 +93,10 @@ pub struct Areas {
 }
 
 /// Splits the screen: header line, table (and detail pane when open),
-/// footer line. Tiny terminals get empty areas, never a panic.
-pub fn layout(area: Rect, detail_open: bool) -> Areas {
+/// footer line. Below the table, the detail pane gets what the table's
+/// `rows` do not need, up to 60 % of the body. Tiny terminals get empty
+/// areas, never a panic.
+pub fn layout(area: Rect, detail_open: bool, rows: usize) -> Areas {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
@@ -112,7 +114,10 @@ pub fn layout(area: Rect, detail_open: bool) -> Areas {
     let [table, detail] = if body.width >= SIDE_BY_SIDE_MIN {
         Layout::horizontal([Constraint::Percentage(55), Constraint::Min(0)]).areas(body)
     } else {
-        Layout::vertical([Constraint::Percentage(40), Constraint::Min(0)]).areas(body)
+        // One line for the column headings, at least one for a row.
+        let most = (body.height.saturating_mul(2) / 5).max(2);
+        let wanted = u16::try_from(rows.saturating_add(1)).unwrap_or(u16::MAX);
+        Layout::vertical([Constraint::Length(wanted.min(most)), Constraint::Min(0)]).areas(body)
     };
     Areas {
         header,
@@ -124,7 +129,7 @@ pub fn layout(area: Rect, detail_open: bool) -> Areas {
 
 /// Draws the whole UI from `app`.
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
-    let areas = layout(frame.area(), app.detail_open());
+    let areas = layout(frame.area(), app.detail_open(), app.rows().len());
     status::render_header(frame, areas.header, app, theme);
     table::render(frame, areas.table, app, theme);
     if let Some(detail) = areas.detail {
@@ -152,7 +157,14 @@ pub async fn run(mut scan: Scan, opts: TuiOptions) -> Result<Vec<Measurement>, T
         move || read_input(&input_tx, &stop)
     });
 
-    let outcome = event_loop(&mut scan, &mut app, &mut term.terminal, &theme, &mut input_rx).await;
+    let outcome = event_loop(
+        &mut scan,
+        &mut app,
+        &mut term.terminal,
+        &theme,
+        &mut input_rx,
+    )
+    .await;
 
     // Whatever ended the loop, the scan must not outlive its screen.
     scan.cancel();
@@ -240,7 +252,7 @@ async fn event_loop(
 fn draw(terminal: &mut Term, app: &mut App, theme: &Theme) -> io::Result<()> {
     terminal.draw(|frame| {
         // Paging needs the table height, known only once the frame is laid out.
-        let areas = layout(frame.area(), app.detail_open());
+        let areas = layout(frame.area(), app.detail_open(), app.rows().len());
         app.set_page_size(table::visible_rows(areas.table));
         render(frame, app, theme);
     })?;
@@ -374,11 +386,12 @@ mod tests {
 
     #[test]
     fn layout_never_overflows() {
-        for w in 0..=160u16 {
-            for h in 0..=45u16 {
+        // The layout solver is slow in debug builds: sample the sizes.
+        for w in (0..=160u16).step_by(7).chain([1, 2, 139, 140]) {
+            for h in (0..=45u16).step_by(4).chain([1, 2, 3]) {
                 let area = Rect::new(0, 0, w, h);
-                for open in [false, true] {
-                    let a = layout(area, open);
+                for (open, rows) in [(false, 0), (true, 0), (true, 5), (true, 5000)] {
+                    let a = layout(area, open, rows);
                     let mut parts = vec![a.header, a.table, a.footer];
                     parts.extend(a.detail);
                     for p in parts {

@@ -47,7 +47,9 @@ impl Columns {
         let rest = usize::from(avail.saturating_sub(fixed));
         // Name gets the label width but leaves Why at least half of the
         // rest; on very narrow screens both shrink together.
-        let name = longest_label.clamp(4, NAME_MAX).min(rest.div_ceil(2).max(rest.min(12)));
+        let name = longest_label
+            .clamp(4, NAME_MAX)
+            .min(rest.div_ceil(2).max(rest.min(12)));
         let why = rest.saturating_sub(name);
         Columns {
             status: STATUS_W,
@@ -89,7 +91,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         );
         return;
     }
-    let longest = app.rows().iter().map(|r| width(&r.info.label)).max().unwrap_or(0);
+    let longest = app
+        .rows()
+        .iter()
+        .map(|r| width(&r.info.label))
+        .max()
+        .unwrap_or(0);
     let cols = Columns::for_width(area.width, longest);
     let short = area.width < WIDE_MIN;
 
@@ -128,7 +135,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn window(offset: usize, selected: Option<usize>, height: usize) -> (usize, Option<usize>) {
     let offset = match selected {
         Some(pos) if pos < offset => pos,
-        Some(pos) if pos >= offset + height => pos + 1 - height,
+        Some(pos) if pos >= offset.saturating_add(height) => pos + 1 - height,
         _ => offset,
     };
     (offset, selected)

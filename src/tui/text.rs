@@ -1,7 +1,8 @@
 //! Small text helpers shared by the widgets: display width, truncation and
 //! the plain-language words for states and diagnoses.
 
-use ratatui::text::Span;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 
 use crate::measurement::{Diagnosis, Measurement};
 
@@ -56,6 +57,89 @@ pub fn pad_left(s: &str, max: usize) -> String {
     let mut out: String = std::iter::repeat_n(' ', max.saturating_sub(w)).collect();
     out.push_str(&fitted);
     out
+}
+
+/// Word-wraps styled text to `width` columns. Continuation lines start
+/// with `indent` spaces, and lines never break inside the first `indent`
+/// columns (where a field name or bullet sits), so wrapped values stay in
+/// their column instead of running back to the left edge.
+pub fn wrap_spans(spans: &[Span<'_>], width: usize, indent: usize) -> Vec<Line<'static>> {
+    let mut buf = [0u8; 4];
+    let cells: Vec<(char, Style, usize)> = spans
+        .iter()
+        .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
+        .map(|(c, style)| {
+            let c = if c.is_control() { ' ' } else { c };
+            (c, style, width_of_char(c, &mut buf))
+        })
+        .collect();
+    if width <= indent + 1 {
+        // No room for a value column: let the caller's area clip it.
+        return vec![styled_line(&cells)];
+    }
+    let blank = || vec![(' ', Style::new(), 1); indent];
+    let mut lines = Vec::new();
+    let mut cur: Vec<(char, Style, usize)> = Vec::new();
+    let mut cur_w = 0;
+    for (c, style, w) in cells {
+        while cur_w + w > width && cur_w > indent {
+            // Break after the last space past the indent, else mid-word.
+            // A space that overflows is itself the break: end the line here.
+            let mut before = 0;
+            let mut space = None;
+            for (i, &(ch, _, cw)) in cur.iter().enumerate() {
+                if ch == ' ' && before >= indent && c != ' ' {
+                    space = Some(i);
+                }
+                before += cw;
+            }
+            let rest = match space {
+                Some(i) => {
+                    let rest = cur.split_off(i + 1);
+                    cur.pop();
+                    rest
+                }
+                None => Vec::new(),
+            };
+            lines.push(styled_line(&cur));
+            cur = blank();
+            cur.extend(rest);
+            cur_w = cur.iter().map(|&(_, _, cw)| cw).sum();
+        }
+        // A continuation line does not start with the space it broke at.
+        if c == ' ' && !lines.is_empty() && cur_w == indent {
+            continue;
+        }
+        cur.push((c, style, w));
+        cur_w += w;
+    }
+    lines.push(styled_line(&cur));
+    lines
+}
+
+fn width_of_char(c: char, buf: &mut [u8; 4]) -> usize {
+    width(c.encode_utf8(buf))
+}
+
+/// Groups runs of equally styled characters back into spans.
+fn styled_line(cells: &[(char, Style, usize)]) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut text = String::new();
+    let mut style = None;
+    for &(c, s, _) in cells {
+        if style.is_some_and(|st| st != s) {
+            spans.push(Span::styled(
+                std::mem::take(&mut text),
+                style.unwrap_or_default(),
+            ));
+        }
+        style = Some(s);
+        text.push(c);
+    }
+    if !text.is_empty() {
+        spans.push(Span::styled(text, style.unwrap_or_default()));
+    }
+    Line::from(spans)
 }
 
 /// Milliseconds for people: one decimal while it matters.
@@ -150,6 +234,32 @@ mod tests {
         assert_eq!(pad("ab", 4), "ab  ");
         assert_eq!(pad_left("ab", 4), "  ab");
         assert_eq!(pad_left("abcdef", 4), "abc…");
+    }
+
+    fn plain(lines: &[Line<'_>]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn wrap_keeps_indent_and_words() {
+        let spans = [
+            Span::raw("Why  "),
+            Span::styled("sni", Style::new().bold()),
+            Span::raw(" blocked by server name here"),
+        ];
+        let lines = wrap_spans(&spans, 16, 5);
+        assert_eq!(
+            plain(&lines),
+            ["Why  sni blocked", "     by server", "     name here"]
+        );
+        // Styles survive the regrouping.
+        assert_eq!(lines[0].spans[1].style, Style::new().bold());
+        // Words longer than the line break mid-word; nothing is lost.
+        let lines = wrap_spans(&[Span::raw("ab abcdefghijkl")], 6, 2);
+        assert_eq!(plain(&lines), ["ab", "  abcd", "  efgh", "  ijkl"]);
+        // No room: one line, left for the area to clip.
+        assert_eq!(wrap_spans(&[Span::raw("abc def")], 2, 2).len(), 1);
+        assert_eq!(plain(&wrap_spans(&[], 10, 2)), [""]);
     }
 
     #[test]

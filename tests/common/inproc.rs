@@ -171,8 +171,16 @@ impl TestPki {
 
     /// A fresh leaf certificate and key for `name`, from the trusted or the
     /// untrusted CA.
-    pub fn leaf(&self, name: &str, trusted: bool) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-        let issuer = if trusted { &self.trusted } else { &self.untrusted };
+    pub fn leaf(
+        &self,
+        name: &str,
+        trusted: bool,
+    ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let issuer = if trusted {
+            &self.trusted
+        } else {
+            &self.untrusted
+        };
         let key = KeyPair::generate().expect("leaf key");
         let mut params = CertificateParams::new(vec![name.to_string()]).expect("leaf params");
         params.distinguished_name.push(DnType::CommonName, name);
@@ -188,7 +196,9 @@ impl TestPki {
 fn make_ca(common_name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let key = KeyPair::generate().expect("CA key");
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
@@ -354,8 +364,12 @@ impl TestServer {
         let dot_tls = server_config(&cert, &key, Vec::new());
 
         let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-        let doh_listener = TcpListener::bind(loopback).await.expect("bind DoH listener");
-        let dot_listener = TcpListener::bind(loopback).await.expect("bind DoT listener");
+        let doh_listener = TcpListener::bind(loopback)
+            .await
+            .expect("bind DoH listener");
+        let dot_listener = TcpListener::bind(loopback)
+            .await
+            .expect("bind DoT listener");
         let doh_addr = doh_listener.local_addr().expect("DoH address");
         let dot_addr = dot_listener.local_addr().expect("DoT address");
 
@@ -414,12 +428,20 @@ impl TestServer {
     /// DoH endpoint for this server: `https://<host>:<port>/dns-query`,
     /// bootstrap 127.0.0.1, no pins.
     pub fn doh_endpoint(&self) -> Endpoint {
-        doh_endpoint(&self.host, self.doh_port(), &format!("inproc-doh-{:?}", self.fault()))
+        doh_endpoint(
+            &self.host,
+            self.doh_port(),
+            &format!("inproc-doh-{:?}", self.fault()),
+        )
     }
 
     /// DoT endpoint for this server, bootstrap 127.0.0.1, no pins.
     pub fn dot_endpoint(&self) -> Endpoint {
-        dot_endpoint(&self.host, self.dot_port(), &format!("inproc-dot-{:?}", self.fault()))
+        dot_endpoint(
+            &self.host,
+            self.dot_port(),
+            &format!("inproc-dot-{:?}", self.fault()),
+        )
     }
 
     pub fn stats(&self) -> StatsSnapshot {
@@ -565,7 +587,8 @@ async fn serve_connection(
             // so the client's connect() has surely completed and the RST
             // lands in its TLS handshake, as a censor's injected reset
             // would. Zero linger turns close() into an RST.
-            let _ = tokio::time::timeout(TLS_ACCEPT_TIMEOUT, stream.readable()).await;
+            let mut first = [0u8; 1];
+            let _ = tokio::time::timeout(TLS_ACCEPT_TIMEOUT, stream.peek(&mut first)).await;
             let _ = stream.set_zero_linger();
             drop(stream);
             return;
@@ -760,9 +783,8 @@ async fn serve_doh<S>(stream: S, shared: &Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut builder = hyper_util::server::conn::auto::Builder::new(ServerExec(
-        shared.shutdown.clone(),
-    ));
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(ServerExec(shared.shutdown.clone()));
     if shared.opts.fault == Fault::Http1Only {
         builder = builder.http1_only();
     }
@@ -783,8 +805,10 @@ where
 fn simple(status: StatusCode, text: &'static str) -> Response<ResBody> {
     let mut resp = Response::new(Full::new(Bytes::from_static(text.as_bytes())).boxed());
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain"),
+    );
     resp
 }
 
@@ -795,8 +819,10 @@ fn dns_body(status: StatusCode, body: ResBody) -> Response<ResBody> {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/dns-message"),
     );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("max-age=300"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("max-age=300"),
+    );
     resp
 }
 
@@ -834,9 +860,15 @@ async fn handle_doh(req: Request<Incoming>, shared: &Arc<Shared>) -> Response<Re
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/dns-message"));
             if !ct_ok {
-                return simple(StatusCode::UNSUPPORTED_MEDIA_TYPE, "want application/dns-message\n");
+                return simple(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "want application/dns-message\n",
+                );
             }
-            match Limited::new(req.into_body(), MAX_QUERY_BYTES).collect().await {
+            match Limited::new(req.into_body(), MAX_QUERY_BYTES)
+                .collect()
+                .await
+            {
                 Ok(body) => body.to_bytes().to_vec(),
                 Err(_) => return simple(StatusCode::PAYLOAD_TOO_LARGE, "query too large\n"),
             }
@@ -860,7 +892,8 @@ async fn handle_doh(req: Request<Incoming>, shared: &Arc<Shared>) -> Response<Re
             stats.answers_sent.fetch_add(1, Ordering::SeqCst);
             let len = w.len();
             let mut resp = dns_body(StatusCode::OK, Full::new(Bytes::from(w)).boxed());
-            resp.headers_mut().insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
             resp
         }
         Reply::Silence => {

@@ -98,7 +98,9 @@ pub enum Block {
 impl Block {
     fn rule(&self) -> Vec<String> {
         let tcp_port = |p: &u16| -> Vec<String> {
-            ["-p", "tcp", "--dport", &p.to_string()].map(String::from).to_vec()
+            ["-p", "tcp", "--dport", &p.to_string()]
+                .map(String::from)
+                .to_vec()
         };
         let mut r: Vec<String> = Vec::new();
         match self {
@@ -117,26 +119,51 @@ impl Block {
                 r.extend(tcp_port(p));
                 r.extend(
                     [
-                        "-m", "connbytes", "--connbytes", "3:", "--connbytes-dir", "original",
-                        "--connbytes-mode", "packets", "-j", "REJECT", "--reject-with", "tcp-reset",
+                        "-m",
+                        "connbytes",
+                        "--connbytes",
+                        "3:",
+                        "--connbytes-dir",
+                        "original",
+                        "--connbytes-mode",
+                        "packets",
+                        "-j",
+                        "REJECT",
+                        "--reject-with",
+                        "tcp-reset",
                     ]
                     .map(String::from),
                 );
             }
             Block::IcmpHostUnreachable(p) => {
                 r.extend(tcp_port(p));
-                r.extend(["-j", "REJECT", "--reject-with", "icmp-host-unreachable"].map(String::from));
+                r.extend(
+                    ["-j", "REJECT", "--reject-with", "icmp-host-unreachable"].map(String::from),
+                );
             }
             Block::StringDrop { port, needle } => {
                 r.extend(tcp_port(port));
-                r.extend(["-m", "string", "--algo", "bm", "--string", needle, "-j", "DROP"].map(String::from));
+                r.extend(
+                    [
+                        "-m", "string", "--algo", "bm", "--string", needle, "-j", "DROP",
+                    ]
+                    .map(String::from),
+                );
             }
             Block::StringReset { port, needle } => {
                 r.extend(tcp_port(port));
                 r.extend(
                     [
-                        "-m", "string", "--algo", "bm", "--string", needle, "-j", "REJECT",
-                        "--reject-with", "tcp-reset",
+                        "-m",
+                        "string",
+                        "--algo",
+                        "bm",
+                        "--string",
+                        needle,
+                        "-j",
+                        "REJECT",
+                        "--reject-with",
+                        "tcp-reset",
                     ]
                     .map(String::from),
                 );
@@ -217,7 +244,8 @@ pub fn preflight(test: &str) -> bool {
     }
     let mut problems = Vec::new();
     if !is_root() {
-        problems.push("not running as root (network namespaces and iptables need root)".to_string());
+        problems
+            .push("not running as root (network namespaces and iptables need root)".to_string());
     }
     for (tool, pkg) in [
         ("ip", "iproute2"),
@@ -277,7 +305,13 @@ pub fn run_bounded(cmd: &mut Command, deadline: Duration) -> RunOutput {
     };
     let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
-    RunOutput { status, stdout, stderr, elapsed: start.elapsed(), timed_out }
+    RunOutput {
+        status,
+        stdout,
+        stderr,
+        elapsed: start.elapsed(),
+        timed_out,
+    }
 }
 
 /// Runs a setup command and panics with its output unless it succeeds.
@@ -333,8 +367,12 @@ fn reap_stale() {
     let list = quiet(&["ip", "netns", "list"]);
     for line in list.lines() {
         let name = line.split_whitespace().next().unwrap_or("");
-        let Some(rest) = name.strip_prefix(NS_PREFIX) else { continue };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let Some(rest) = name.strip_prefix(NS_PREFIX) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
         if pid != std::process::id() && !pid_alive(pid) {
             eprintln!("netns lab: reaping stale namespace {name} (pid {pid} is gone)");
             destroy_ns(name);
@@ -355,13 +393,19 @@ fn make_certs() -> Certs {
     };
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "bridgescout netns test CA");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca.distinguished_name
+        .push(DnType::CommonName, "bridgescout netns test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_key = KeyPair::generate().unwrap();
     let ca_cert = ca.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca, ca_key);
 
-    let mut leaf = CertificateParams::new(vec![DOH_HOST.to_string(), DOT_HOST.to_string()]).unwrap();
+    let mut leaf =
+        CertificateParams::new(vec![DOH_HOST.to_string(), DOT_HOST.to_string()]).unwrap();
     leaf.distinguished_name.push(DnType::CommonName, DOH_HOST);
     leaf.use_authority_key_identifier_extension = true;
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -441,7 +485,10 @@ impl Lab {
         let seq = COUNTER.fetch_add(1, Ordering::SeqCst);
         let n = (pid.wrapping_mul(7).wrapping_add(seq)) % 250 + 1;
         let base = format!("{NS_PREFIX}{pid}-{seq}");
-        let tmp = tempfile::Builder::new().prefix("bs-netns-").tempdir().expect("tempdir");
+        let tmp = tempfile::Builder::new()
+            .prefix("bs-netns-")
+            .tempdir()
+            .expect("tempdir");
         let dir = tmp.path().to_path_buf();
         let mut lab = Lab {
             server_ns: format!("{base}-s"),
@@ -468,11 +515,43 @@ impl Lab {
             self.netns_created.push(ns.clone());
         }
         // Interface names are per-namespace; keep them short (<= 15 chars).
-        let (vs, vc) = (format!("bs{pid}s{}", seq % 1000), format!("bs{pid}c{}", seq % 1000));
-        must(&["ip", "link", "add", &vs, "netns", &s, "type", "veth", "peer", "name", &vc, "netns", &c]);
-        must(&["ip", "-n", &s, "addr", "add", &format!("{}/24", self.server_ip), "dev", &vs]);
-        must(&["ip", "-n", &s, "addr", "add", &format!("{}/24", self.spare_ip), "dev", &vs]);
-        must(&["ip", "-n", &c, "addr", "add", &format!("{}/24", self.client_ip), "dev", &vc]);
+        let (vs, vc) = (
+            format!("bs{pid}s{}", seq % 1000),
+            format!("bs{pid}c{}", seq % 1000),
+        );
+        must(&[
+            "ip", "link", "add", &vs, "netns", &s, "type", "veth", "peer", "name", &vc, "netns", &c,
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            &s,
+            "addr",
+            "add",
+            &format!("{}/24", self.server_ip),
+            "dev",
+            &vs,
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            &s,
+            "addr",
+            "add",
+            &format!("{}/24", self.spare_ip),
+            "dev",
+            &vs,
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            &c,
+            "addr",
+            "add",
+            &format!("{}/24", self.client_ip),
+            "dev",
+            &vc,
+        ]);
         for (ns, dev) in [(&s, &vs), (&c, &vc)] {
             must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
             must(&["ip", "-n", ns, "link", "set", dev, "up"]);
@@ -502,18 +581,30 @@ impl Lab {
 
         let ub_conf = d.join("unbound.conf");
         if find_tool("unbound-checkconf").is_some() {
-            let out = run_bounded(Command::new("unbound-checkconf").arg(&ub_conf), CMD_DEADLINE);
+            let out = run_bounded(
+                Command::new("unbound-checkconf").arg(&ub_conf),
+                CMD_DEADLINE,
+            );
             if out.code() != Some(0) {
                 panic!("unbound config rejected:\n{}{}", out.stdout, out.stderr);
             }
         }
-        self.spawn_in_server("unbound", &["unbound", "-d", "-c", ub_conf.to_str().unwrap()]);
+        self.spawn_in_server(
+            "unbound",
+            &["unbound", "-d", "-c", ub_conf.to_str().unwrap()],
+        );
         self.wait_listening(&[format!("127.0.0.1:{BACKEND_PORT}")]);
 
         let dd_conf = d.join("dnsdist.conf");
         self.spawn_in_server(
             "dnsdist",
-            &["dnsdist", "--supervised", "--disable-syslog", "-C", dd_conf.to_str().unwrap()],
+            &[
+                "dnsdist",
+                "--supervised",
+                "--disable-syslog",
+                "-C",
+                dd_conf.to_str().unwrap(),
+            ],
         );
         let want = [
             format!("{}:{DOH_PORT}", self.server_ip),
@@ -542,16 +633,25 @@ impl Lab {
         let until = Instant::now() + READY_DEADLINE;
         loop {
             let ss = quiet(&["ip", "netns", "exec", &self.server_ns, "ss", "-Hltn"]);
-            let local: Vec<&str> = ss.lines().filter_map(|l| l.split_whitespace().nth(3)).collect();
+            let local: Vec<&str> = ss
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(3))
+                .collect();
             if addrs.iter().all(|a| local.contains(&a.as_str())) {
                 return;
             }
-            let exited = self
-                .procs
-                .iter_mut()
-                .find_map(|(name, child)| child.try_wait().ok().flatten().map(|st| format!("{name} ({st})")));
+            let exited = self.procs.iter_mut().find_map(|(name, child)| {
+                child
+                    .try_wait()
+                    .ok()
+                    .flatten()
+                    .map(|st| format!("{name} ({st})"))
+            });
             if let Some(what) = exited {
-                panic!("{what} exited during startup; logs:\n{}", self.server_logs());
+                panic!(
+                    "{what} exited during startup; logs:\n{}",
+                    self.server_logs()
+                );
             }
             if Instant::now() > until {
                 panic!(
@@ -567,7 +667,8 @@ impl Lab {
     pub fn server_logs(&self) -> String {
         let mut s = String::new();
         for name in ["unbound", "dnsdist"] {
-            let body = std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
+            let body =
+                std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
             let _ = writeln!(s, "--- {name}.log ---\n{body}");
         }
         s
@@ -595,7 +696,15 @@ impl Lab {
 
     /// Runs iptables in the server namespace.
     pub fn server_iptables(&self, args: &[&str]) -> String {
-        let mut argv = vec!["ip", "netns", "exec", &self.server_ns, "iptables", "-w", "5"];
+        let mut argv = vec![
+            "ip",
+            "netns",
+            "exec",
+            &self.server_ns,
+            "iptables",
+            "-w",
+            "5",
+        ];
         argv.extend_from_slice(args);
         must(&argv)
     }
