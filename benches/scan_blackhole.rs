@@ -36,7 +36,9 @@ async fn black_hole() -> (tokio::net::TcpListener, Vec<TcpStream>, u16) {
     // Fill the accept queue; once full, connects hang (SYN dropped).
     for _ in 0..4 {
         let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
-        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(100), TcpStream::connect(addr)).await {
+        if let Ok(Ok(s)) =
+            tokio::time::timeout(Duration::from_millis(100), TcpStream::connect(addr)).await
+        {
             fillers.push(s);
         }
     }
@@ -59,7 +61,12 @@ fn cpu_seconds() -> f64 {
     // 12th and 13th of those.
     let rest = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -77,7 +84,11 @@ async fn run(working: usize, blackholed: usize, timeout: Duration, concurrency: 
     }
     for i in 0..blackholed {
         let (listener, fillers, port) = black_hole().await;
-        endpoints.push(inproc::dot_endpoint(inproc::DEFAULT_HOST, port, &format!("hole-{i}")));
+        endpoints.push(inproc::dot_endpoint(
+            inproc::DEFAULT_HOST,
+            port,
+            &format!("hole-{i}"),
+        ));
         holes.push((listener, fillers));
     }
     let total = endpoints.len();
@@ -121,7 +132,10 @@ async fn run(working: usize, blackholed: usize, timeout: Duration, concurrency: 
 
 fn main() {
     // `cargo bench` passes `--bench`; ignore flags, take numbers.
-    let nums: Vec<f64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let nums: Vec<f64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let working = nums.first().map(|v| *v as usize).unwrap_or(400);
     let blackholed = nums.get(1).map(|v| *v as usize).unwrap_or(100);
     let timeout = Duration::from_secs_f64(nums.get(2).copied().unwrap_or(2.0));
@@ -133,6 +147,12 @@ fn main() {
         // Everything at once: the black holes should cost one timeout.
         run(working, blackholed, timeout, working + blackholed).await;
         // The default bound: black holes hold slots, so expect a few.
-        run(working, blackholed, timeout, EngineConfig::default().concurrency).await;
+        run(
+            working,
+            blackholed,
+            timeout,
+            EngineConfig::default().concurrency,
+        )
+        .await;
     });
 }

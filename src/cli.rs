@@ -69,13 +69,19 @@ pub struct ProbeArgs {
     /// bootstrap addresses only.
     #[arg(long, global = true)]
     pub no_system_dns: bool,
+    /// Plain-DNS resolver (UDP 53) also asked for each resolver's host name,
+    /// like a DNS stamp's bootstrap IPs. Repeatable.
+    #[arg(long, global = true, value_name = "IP")]
+    pub bootstrap_resolver: Vec<std::net::IpAddr>,
     /// No colours (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("not a number of seconds: {s}"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {s}"))?;
     if !(0.05..=300.0).contains(&v) {
         return Err("timeout must be between 0.05 and 300 seconds".into());
     }

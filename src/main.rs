@@ -30,7 +30,10 @@ const EXIT_CANCELLED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -55,9 +58,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Tui(a)) => (a.inputs, None),
         None => (Vec::new(), None),
     };
-    let Some(endpoints) = load(&inputs)? else {
+    let Some(mut endpoints) = load(&inputs)? else {
         return Ok(EXIT_USAGE);
     };
+    for ep in &mut endpoints {
+        ep.add_bootstrap_resolvers(&cli.probe.bootstrap_resolver);
+    }
     let config = engine_config(&cli.probe)?;
     let format = match format {
         Some(FormatArg::Jsonl) => Format::Jsonl,

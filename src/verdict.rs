@@ -73,7 +73,11 @@ fn judge_resolver(e: &ResolverEvidence, network_up: bool) -> Judged {
     }
 
     // Nothing worked: explain the attempt that got furthest.
-    let Some(best) = e.attempts.iter().max_by(|a, b| progress(a).cmp(&progress(b))) else {
+    let Some(best) = e
+        .attempts
+        .iter()
+        .max_by(|a, b| progress(a).cmp(&progress(b)))
+    else {
         let failure = match &e.system {
             Some(Err(f)) => f.clone(),
             _ => Failure::DnsNoAnswer,
@@ -150,27 +154,19 @@ fn transport_diagnosis(f: &Failure, network_up: bool, at_connect: bool) -> Diagn
     }
 }
 
-/// The system resolver pointed somewhere else than the known addresses and
-/// none of its addresses worked, while a bootstrap-only address did.
+/// A lookup of the host (system resolver or plain-DNS bootstrap resolver)
+/// was made, none of its addresses worked (or it failed), while a known
+/// address that no lookup returned did work.
 fn system_answer_poisoned(e: &ResolverEvidence) -> bool {
-    let Some(system) = &e.system else {
+    if e.system.is_none() && e.plain.is_empty() {
         return false;
-    };
-    let bootstrap_only_ok = e
+    }
+    let known_only_ok = e
         .attempts
         .iter()
-        .any(|a| a.is_valid() && a.from_bootstrap && !a.from_system);
-    if !bootstrap_only_ok {
-        return false;
-    }
-    match system {
-        // NXDOMAIN or no answer for a resolver that works is blocking too.
-        Err(_) => true,
-        Ok(addrs) => {
-            let system_ok = e.attempts.iter().any(|a| a.is_valid() && a.from_system);
-            !addrs.is_empty() && !system_ok
-        }
-    }
+        .any(|a| a.is_valid() && a.from_bootstrap && !a.from_lookup);
+    let lookup_ok = e.attempts.iter().any(|a| a.is_valid() && a.from_lookup);
+    known_only_ok && !lookup_ok
 }
 
 fn cmp_latency(a: Option<f64>, b: Option<f64>) -> Ordering {
@@ -209,7 +205,7 @@ mod tests {
     fn attempt(last: u8) -> Attempt {
         Attempt {
             addr: addr(last),
-            from_system: false,
+            from_lookup: false,
             from_bootstrap: true,
             reached: Stage::Nothing,
             failure: None,
@@ -240,6 +236,7 @@ mod tests {
     fn evidence(system: Option<Result<Vec<IpAddr>, Failure>>, attempts: Vec<Attempt>) -> Evidence {
         Evidence::DnsResolver(ResolverEvidence {
             system,
+            plain: Vec::new(),
             bootstrap: vec![addr(1).ip()],
             attempts,
         })
@@ -255,7 +252,12 @@ mod tests {
 
     #[test]
     fn dropped_connect_is_ip_blocked_only_when_network_up() {
-        let a = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::GenericTimeout);
+        let a = failed_at(
+            1,
+            Stage::Nothing,
+            Operation::TcpConnect,
+            Failure::GenericTimeout,
+        );
         let up = judge(&evidence(None, vec![a.clone()]), true);
         assert_eq!(up.diagnosis, Diagnosis::IpBlocked);
         assert_eq!(up.failed_operation, Some(Operation::TcpConnect));
@@ -265,9 +267,17 @@ mod tests {
 
     #[test]
     fn tls_failure_with_working_control_is_sni_filtering() {
-        let mut a = failed_at(1, Stage::Connected, Operation::TlsHandshake, Failure::ConnectionReset);
+        let mut a = failed_at(
+            1,
+            Stage::Connected,
+            Operation::TlsHandshake,
+            Failure::ConnectionReset,
+        );
         a.control_tls_ok = Some(true);
-        assert_eq!(judge(&evidence(None, vec![a.clone()]), true).diagnosis, Diagnosis::SniFiltered);
+        assert_eq!(
+            judge(&evidence(None, vec![a.clone()]), true).diagnosis,
+            Diagnosis::SniFiltered
+        );
         a.control_tls_ok = Some(false);
         assert_eq!(
             judge(&evidence(None, vec![a]), true).diagnosis,
@@ -277,7 +287,12 @@ mod tests {
 
     #[test]
     fn certificate_errors_are_not_sni_filtering() {
-        let a = failed_at(1, Stage::Connected, Operation::TlsHandshake, Failure::SslUnknownAuthority);
+        let a = failed_at(
+            1,
+            Stage::Connected,
+            Operation::TlsHandshake,
+            Failure::SslUnknownAuthority,
+        );
         let j = judge(&evidence(None, vec![a]), true);
         assert_eq!(j.diagnosis, Diagnosis::CertificateInvalid);
         assert_eq!(j.failure, Some(Failure::SslUnknownAuthority));
@@ -285,8 +300,13 @@ mod tests {
 
     #[test]
     fn poisoned_system_answer_with_working_bootstrap() {
-        let mut sys = failed_at(9, Stage::Nothing, Operation::TcpConnect, Failure::ConnectionRefused);
-        sys.from_system = true;
+        let mut sys = failed_at(
+            9,
+            Stage::Nothing,
+            Operation::TcpConnect,
+            Failure::ConnectionRefused,
+        );
+        sys.from_lookup = true;
         sys.from_bootstrap = false;
         let e = evidence(Some(Ok(vec![addr(9).ip()])), vec![ok(1, 20.0), sys]);
         let j = judge(&e, true);
@@ -294,7 +314,7 @@ mod tests {
         assert_eq!(j.diagnosis, Diagnosis::DnsPoisoned);
         // Same picture but the system address also works: not poisoned.
         let mut sys_ok = ok(9, 30.0);
-        sys_ok.from_system = true;
+        sys_ok.from_lookup = true;
         sys_ok.from_bootstrap = false;
         let e = evidence(Some(Ok(vec![addr(9).ip()])), vec![ok(1, 20.0), sys_ok]);
         assert_eq!(judge(&e, true).diagnosis, Diagnosis::Ok);
@@ -308,21 +328,46 @@ mod tests {
         let mut a = attempt(1);
         a.reached = Stage::Exchanged;
         a.exchange = Some(Err(ExchangeFail::Lying(Operation::HttpRoundTrip)));
-        assert_eq!(judge(&evidence(None, vec![a.clone()]), true).diagnosis, Diagnosis::LyingResolver);
+        assert_eq!(
+            judge(&evidence(None, vec![a.clone()]), true).diagnosis,
+            Diagnosis::LyingResolver
+        );
         a.exchange = Some(Err(ExchangeFail::HttpStatus(Operation::HttpRoundTrip, 500)));
         let j = judge(&evidence(None, vec![a.clone()]), true);
         assert_eq!(j.diagnosis, Diagnosis::HttpError);
         assert_eq!(j.failure, Some(Failure::HttpUnexpectedStatusCode));
-        a.exchange = Some(Err(ExchangeFail::Bad(Operation::DnsRoundTrip, Failure::DnsWrongQueryId)));
-        assert_eq!(judge(&evidence(None, vec![a.clone()]), true).diagnosis, Diagnosis::BadResponse);
-        a.exchange = Some(Err(ExchangeFail::Transport(Operation::DnsRoundTrip, Failure::GenericTimeout)));
-        assert_eq!(judge(&evidence(None, vec![a]), true).diagnosis, Diagnosis::Timeout);
+        a.exchange = Some(Err(ExchangeFail::Bad(
+            Operation::DnsRoundTrip,
+            Failure::DnsWrongQueryId,
+        )));
+        assert_eq!(
+            judge(&evidence(None, vec![a.clone()]), true).diagnosis,
+            Diagnosis::BadResponse
+        );
+        a.exchange = Some(Err(ExchangeFail::Transport(
+            Operation::DnsRoundTrip,
+            Failure::GenericTimeout,
+        )));
+        assert_eq!(
+            judge(&evidence(None, vec![a]), true).diagnosis,
+            Diagnosis::Timeout
+        );
     }
 
     #[test]
     fn furthest_attempt_explains_failure() {
-        let tcp = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::GenericTimeout);
-        let tls = failed_at(2, Stage::Connected, Operation::TlsHandshake, Failure::SslInvalidHostname);
+        let tcp = failed_at(
+            1,
+            Stage::Nothing,
+            Operation::TcpConnect,
+            Failure::GenericTimeout,
+        );
+        let tls = failed_at(
+            2,
+            Stage::Connected,
+            Operation::TlsHandshake,
+            Failure::SslInvalidHostname,
+        );
         let j = judge(&evidence(None, vec![tcp, tls]), true);
         assert_eq!(j.diagnosis, Diagnosis::CertificateInvalid);
     }
@@ -337,16 +382,45 @@ mod tests {
 
     #[test]
     fn missing_ipv6_route_does_not_hide_a_dropped_ipv4() {
-        let v4 = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::GenericTimeout);
-        let v6 = failed_at(2, Stage::Nothing, Operation::TcpConnect, Failure::NetworkUnreachable);
-        assert_eq!(judge(&evidence(None, vec![v6, v4]), true).diagnosis, Diagnosis::IpBlocked);
+        let v4 = failed_at(
+            1,
+            Stage::Nothing,
+            Operation::TcpConnect,
+            Failure::GenericTimeout,
+        );
+        let v6 = failed_at(
+            2,
+            Stage::Nothing,
+            Operation::TcpConnect,
+            Failure::NetworkUnreachable,
+        );
+        assert_eq!(
+            judge(&evidence(None, vec![v6, v4]), true).diagnosis,
+            Diagnosis::IpBlocked
+        );
     }
 
     #[test]
     fn icmp_and_refused() {
-        let a = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::HostUnreachable);
-        assert_eq!(judge(&evidence(None, vec![a]), true).diagnosis, Diagnosis::HostUnreachable);
-        let a = failed_at(1, Stage::Nothing, Operation::TcpConnect, Failure::ConnectionRefused);
-        assert_eq!(judge(&evidence(None, vec![a]), true).diagnosis, Diagnosis::ConnectionRefused);
+        let a = failed_at(
+            1,
+            Stage::Nothing,
+            Operation::TcpConnect,
+            Failure::HostUnreachable,
+        );
+        assert_eq!(
+            judge(&evidence(None, vec![a]), true).diagnosis,
+            Diagnosis::HostUnreachable
+        );
+        let a = failed_at(
+            1,
+            Stage::Nothing,
+            Operation::TcpConnect,
+            Failure::ConnectionRefused,
+        );
+        assert_eq!(
+            judge(&evidence(None, vec![a]), true).diagnosis,
+            Diagnosis::ConnectionRefused
+        );
     }
 }

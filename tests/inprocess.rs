@@ -723,3 +723,81 @@ async fn measurement_json_round_trip() {
     assert_eq!(v["diagnosis"], "certificate_invalid");
     assert_eq!(v["kind"], "dot");
 }
+
+/// A plain-DNS responder on `ip:53` that answers every A query with
+/// `answer`. Needs root (port 53); CI runs as root.
+async fn udp_responder(
+    ip: std::net::Ipv4Addr,
+    answer: std::net::Ipv4Addr,
+) -> tokio::task::JoinHandle<()> {
+    let socket = tokio::net::UdpSocket::bind((ip, 53))
+        .await
+        .expect("bind UDP port 53 on a loopback address (tests run as root)");
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        // Bounded: the task is aborted by the test when done.
+        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+            let Ok(q) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let mut r = Message::response(q.metadata.id, OpCode::Query);
+            if let Some(query) = q.queries.first() {
+                r.add_query(query.clone());
+                r.add_answer(hickory_proto::rr::Record::from_rdata(
+                    query.name().clone(),
+                    60,
+                    RData::A(hickory_proto::rr::rdata::A(answer)),
+                ));
+            }
+            let _ = socket.send_to(&r.to_vec().expect("encode"), peer).await;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stamp_bootstrap_resolver_finds_the_server() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    let server = TestServer::start(&pki, Fault::Normal).await;
+    let ns = std::net::Ipv4Addr::new(127, 83, 0, 1);
+    let responder = udp_responder(ns, std::net::Ipv4Addr::LOCALHOST).await;
+    let mut ep = server.dot_endpoint();
+    if let Target::Dot(r) = &mut ep.target {
+        // No known address: the plain-DNS lookup is the only way in.
+        r.bootstrap.clear();
+        r.bootstrap_resolvers = vec![ns.into()];
+    }
+    let m = measure(&pki, ep).await;
+    responder.abort();
+    assert_eq!(m.verdict, Verdict::Reachable, "{m:#?}");
+    assert_eq!(m.diagnosis, Diagnosis::Ok);
+    let lookup = m
+        .steps
+        .iter()
+        .find(|s| s.operation == Operation::Resolve)
+        .expect("a resolve step");
+    assert_eq!(lookup.detail.as_deref(), Some("udp 127.83.0.1:53"));
+    assert_eq!(lookup.addresses, vec!["127.0.0.1".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_answer_from_bootstrap_resolver_is_dns_poisoned() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    let server = TestServer::start(&pki, Fault::Normal).await;
+    let ns = std::net::Ipv4Addr::new(127, 83, 0, 2);
+    // Points the host at an address where nothing listens.
+    let responder = udp_responder(ns, std::net::Ipv4Addr::new(127, 83, 0, 99)).await;
+    let mut ep = server.doh_endpoint();
+    if let Target::Doh(r) = &mut ep.target {
+        r.bootstrap_resolvers = vec![ns.into()];
+    }
+    let m = measure(&pki, ep).await;
+    responder.abort();
+    assert_eq!(m.verdict, Verdict::Reachable, "{m:#?}");
+    assert_eq!(m.diagnosis, Diagnosis::DnsPoisoned, "{m:#?}");
+    assert!(
+        m.steps.iter().any(|s| s.operation == Operation::TcpConnect
+            && s.target.as_deref() == Some(&format!("127.83.0.99:{}", server.doh_port()))
+            && s.failure == Some(Failure::ConnectionRefused)),
+        "the poisoned address was tried and refused: {m:#?}"
+    );
+}

@@ -11,7 +11,7 @@
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{Block, Lab, DOH_HOST, DOH_PORT, DOT_HOST, DOT_PORT, LYING_PROBE_NAME, PROBE_NAME};
+use netns::{Block, DOH_HOST, DOH_PORT, DOT_HOST, DOT_PORT, LYING_PROBE_NAME, Lab, PROBE_NAME};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -52,11 +52,17 @@ impl Scan {
 }
 
 fn endpoint_doh(lab: &Lab, label: &str) -> String {
-    format!("https://{DOH_HOST}/dns-query bootstrap={} name={label}", lab.server_ip)
+    format!(
+        "https://{DOH_HOST}/dns-query bootstrap={} name={label}",
+        lab.server_ip
+    )
 }
 
 fn endpoint_dot(lab: &Lab, label: &str) -> String {
-    format!("tls://{DOT_HOST}:{DOT_PORT} bootstrap={} name={label}", lab.server_ip)
+    format!(
+        "tls://{DOT_HOST}:{DOT_PORT} bootstrap={} name={label}",
+        lab.server_ip
+    )
 }
 
 fn scan_with(lab: &Lab, inputs: &[String], extra: &[&str]) -> Scan {
@@ -71,8 +77,18 @@ fn scan_with(lab: &Lab, inputs: &[String], extra: &[&str]) -> Scan {
     let out = lab.run_in_client(env!("CARGO_BIN_EXE_bridgescout"), &args, RUN_DEADLINE);
     let rules = lab.rules();
     // Shown with --nocapture (and by the harness when the test fails).
-    eprintln!("bridgescout {}\n=> exit {:?} in {:?}\n{}", args.join(" "), out.code(), out.elapsed, out.stdout);
-    assert!(!out.timed_out, "bridgescout did not finish within {RUN_DEADLINE:?}\n{}{}", out.stdout, out.stderr);
+    eprintln!(
+        "bridgescout {}\n=> exit {:?} in {:?}\n{}",
+        args.join(" "),
+        out.code(),
+        out.elapsed,
+        out.stdout
+    );
+    assert!(
+        !out.timed_out,
+        "bridgescout did not finish within {RUN_DEADLINE:?}\n{}{}",
+        out.stdout, out.stderr
+    );
     let records = out
         .stdout
         .lines()
@@ -115,22 +131,41 @@ fn check(scan: &Scan, label: &str, e: &Expect) {
         bad.push(format!("kind: got {:?}, want {:?}", s("kind"), e.kind));
     }
     if s("verdict").as_deref() != Some(e.verdict) {
-        bad.push(format!("verdict: got {:?}, want {:?}", s("verdict"), e.verdict));
+        bad.push(format!(
+            "verdict: got {:?}, want {:?}",
+            s("verdict"),
+            e.verdict
+        ));
     }
     if s("diagnosis").as_deref() != Some(e.diagnosis) {
-        bad.push(format!("diagnosis: got {:?}, want {:?}", s("diagnosis"), e.diagnosis));
+        bad.push(format!(
+            "diagnosis: got {:?}, want {:?}",
+            s("diagnosis"),
+            e.diagnosis
+        ));
     }
     if s("failure").as_deref() != e.failure {
-        bad.push(format!("failure: got {:?}, want {:?}", s("failure"), e.failure));
+        bad.push(format!(
+            "failure: got {:?}, want {:?}",
+            s("failure"),
+            e.failure
+        ));
     }
     if s("failed_operation").as_deref() != e.failed_operation {
-        bad.push(format!("failed_operation: got {:?}, want {:?}", s("failed_operation"), e.failed_operation));
+        bad.push(format!(
+            "failed_operation: got {:?}, want {:?}",
+            s("failed_operation"),
+            e.failed_operation
+        ));
     }
     if !r["steps"].is_array() {
         bad.push("steps: missing or not a list".to_string());
     }
     if e.verdict == "reachable" && !r["latency_ms"].is_number() {
-        bad.push(format!("latency_ms: got {}, want a number", r["latency_ms"]));
+        bad.push(format!(
+            "latency_ms: got {}, want a number",
+            r["latency_ms"]
+        ));
     }
     if !bad.is_empty() {
         panic!(
@@ -147,7 +182,9 @@ fn check_poisoned_address_failed(scan: &Scan, label: &str, poisoned_ip: &str, wa
     let r = scan.get(label);
     let tried = r["steps"].as_array().into_iter().flatten().any(|st| {
         st["operation"] == "tcp_connect"
-            && st["target"].as_str().is_some_and(|t| t.starts_with(&format!("{poisoned_ip}:")))
+            && st["target"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(&format!("{poisoned_ip}:")))
             && st["failure"] == want_failure
     });
     assert!(
@@ -163,7 +200,13 @@ fn check_exit(scan: &Scan, want: i32) {
 }
 
 fn ok<'a>(kind: &'a str) -> Expect<'a> {
-    Expect { kind, verdict: "reachable", diagnosis: "ok", failure: None, failed_operation: None }
+    Expect {
+        kind,
+        verdict: "reachable",
+        diagnosis: "ok",
+        failure: None,
+        failed_operation: None,
+    }
 }
 
 macro_rules! lab {
@@ -197,7 +240,10 @@ fn dot_ok() {
 fn port_dropped_with_working_peer_is_ip_blocked() {
     let lab = lab!();
     lab.block(&Block::DropPort(DOH_PORT));
-    let s = scan(&lab, &[endpoint_doh(&lab, "DoH"), endpoint_dot(&lab, "DoT")]);
+    let s = scan(
+        &lab,
+        &[endpoint_doh(&lab, "DoH"), endpoint_dot(&lab, "DoT")],
+    );
     check(
         &s,
         "DoH",
@@ -296,7 +342,10 @@ fn icmp_unreachable_is_host_unreachable() {
 #[test]
 fn sni_string_drop_is_sni_filtered() {
     let lab = lab!();
-    lab.block(&Block::StringDrop { port: DOH_PORT, needle: DOH_HOST.into() });
+    lab.block(&Block::StringDrop {
+        port: DOH_PORT,
+        needle: DOH_HOST.into(),
+    });
     let s = scan(&lab, &[endpoint_doh(&lab, "DoH")]);
     check(
         &s,
@@ -316,7 +365,10 @@ fn sni_string_drop_is_sni_filtered() {
 #[test]
 fn sni_string_reset_is_sni_filtered() {
     let lab = lab!();
-    lab.block(&Block::StringReset { port: DOT_PORT, needle: DOT_HOST.into() });
+    lab.block(&Block::StringReset {
+        port: DOT_PORT,
+        needle: DOT_HOST.into(),
+    });
     let s = scan(&lab, &[endpoint_dot(&lab, "DoT")]);
     check(
         &s,
@@ -342,7 +394,13 @@ fn poisoned_hosts_to_closed_address_is_dns_poisoned() {
     check(
         &s,
         "DoH",
-        &Expect { kind: "doh", verdict: "reachable", diagnosis: "dns_poisoned", failure: None, failed_operation: None },
+        &Expect {
+            kind: "doh",
+            verdict: "reachable",
+            diagnosis: "dns_poisoned",
+            failure: None,
+            failed_operation: None,
+        },
     );
     check_poisoned_address_failed(&s, "DoH", &lab.spare_ip, "connection_refused");
     check_exit(&s, 0);
@@ -358,7 +416,13 @@ fn poisoned_hosts_to_dropped_address_is_dns_poisoned() {
     check(
         &s,
         "DoH",
-        &Expect { kind: "doh", verdict: "reachable", diagnosis: "dns_poisoned", failure: None, failed_operation: None },
+        &Expect {
+            kind: "doh",
+            verdict: "reachable",
+            diagnosis: "dns_poisoned",
+            failure: None,
+            failed_operation: None,
+        },
     );
     check_poisoned_address_failed(&s, "DoH", &lab.spare_ip, "generic_timeout_error");
     check_exit(&s, 0);
@@ -368,14 +432,29 @@ fn poisoned_hosts_to_dropped_address_is_dns_poisoned() {
 #[test]
 fn unknown_ca_is_certificate_invalid() {
     let lab = lab!();
-    let s = scan_with(&lab, &[endpoint_doh(&lab, "DoH")], &["--probe-name", PROBE_NAME]);
+    let s = scan_with(
+        &lab,
+        &[endpoint_doh(&lab, "DoH")],
+        &["--probe-name", PROBE_NAME],
+    );
     let r = s.get("DoH");
     let fail = |cond: bool, what: &str| {
-        assert!(cond, "{what}\nrecord:\n{}\n{}", serde_json::to_string_pretty(r).unwrap(), s.dump())
+        assert!(
+            cond,
+            "{what}\nrecord:\n{}\n{}",
+            serde_json::to_string_pretty(r).unwrap(),
+            s.dump()
+        )
     };
     fail(r["verdict"] == "failed", "verdict should be failed");
-    fail(r["diagnosis"] == "certificate_invalid", "diagnosis should be certificate_invalid");
-    fail(r["failed_operation"] == "tls_handshake", "failed_operation should be tls_handshake");
+    fail(
+        r["diagnosis"] == "certificate_invalid",
+        "diagnosis should be certificate_invalid",
+    );
+    fail(
+        r["failed_operation"] == "tls_handshake",
+        "failed_operation should be tls_handshake",
+    );
     fail(
         r["failure"].as_str().is_some_and(|f| f.starts_with("ssl_")),
         "failure should be an OONI ssl_* string (ssl_unknown_authority)",
@@ -410,11 +489,16 @@ fn wildcard_answers_are_lying_resolver() {
 #[test]
 fn wrong_doh_path_is_http_error() {
     let lab = lab!();
-    let input = format!("https://{DOH_HOST}/no-such-path bootstrap={} name=DoH", lab.server_ip);
+    let input = format!(
+        "https://{DOH_HOST}/no-such-path bootstrap={} name=DoH",
+        lab.server_ip
+    );
     let s = scan(&lab, &[input]);
     let r = s.get("DoH");
     assert!(
-        r["verdict"] == "failed" && r["diagnosis"] == "http_error" && r["failed_operation"] == "http_round_trip",
+        r["verdict"] == "failed"
+            && r["diagnosis"] == "http_error"
+            && r["failed_operation"] == "http_round_trip",
         "want failed / http_error / http_round_trip\nrecord:\n{}\n{}",
         serde_json::to_string_pretty(r).unwrap(),
         s.dump()
@@ -435,14 +519,38 @@ fn lab_server_answers_with_kdig() {
     let at = format!("@{}", lab.server_ip);
     let dot = lab.run_in_client(
         "kdig",
-        &[&at, "+tls", &ca, "+tls-hostname=dot.test", "+short", PROBE_NAME, "A"],
+        &[
+            &at,
+            "+tls",
+            &ca,
+            "+tls-hostname=dot.test",
+            "+short",
+            PROBE_NAME,
+            "A",
+        ],
         Duration::from_secs(10),
     );
-    assert_eq!(dot.stdout.trim(), netns::PROBE_ADDR, "DoT via kdig: {dot:?}\n{}", lab.server_logs());
+    assert_eq!(
+        dot.stdout.trim(),
+        netns::PROBE_ADDR,
+        "DoT via kdig: {dot:?}\n{}",
+        lab.server_logs()
+    );
     let doh = lab.run_in_client(
         "kdig",
-        &[&at, "+https=/dns-query", &ca, "+tls-hostname=doh.test", "nx-check.probe.test", "A"],
+        &[
+            &at,
+            "+https=/dns-query",
+            &ca,
+            "+tls-hostname=doh.test",
+            "nx-check.probe.test",
+            "A",
+        ],
         Duration::from_secs(10),
     );
-    assert!(doh.stdout.contains("status: NXDOMAIN"), "DoH via kdig: {doh:?}\n{}", lab.server_logs());
+    assert!(
+        doh.stdout.contains("status: NXDOMAIN"),
+        "DoH via kdig: {doh:?}\n{}",
+        lab.server_logs()
+    );
 }

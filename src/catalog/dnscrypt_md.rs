@@ -294,6 +294,7 @@ sdns://AgcAAAAAAAAABzEuMC4wLjEAEmRucy5jbG91ZGZsYXJl
                 path: "/dns-query".into(),
                 bootstrap: vec!["1.0.0.1".parse().unwrap()],
                 pins: vec![],
+                bootstrap_resolvers: Vec::new(),
             })
         );
         assert_eq!(

@@ -55,7 +55,7 @@ pub enum Origin {
 }
 
 /// A DNS-over-HTTPS or DNS-over-TLS resolver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DnsResolver {
     /// TLS server name and HTTP authority.
     pub host: String,
@@ -67,6 +67,9 @@ pub struct DnsResolver {
     /// SHA-256 hashes of a certificate's TBS part; one must match somewhere
     /// in the presented chain when non-empty (DNS stamp semantics).
     pub pins: Vec<[u8; 32]>,
+    /// Plain-DNS resolvers (UDP port 53) to ask for `host` besides the
+    /// system resolver: a DNS stamp's bootstrap IPs or `--bootstrap-resolver`.
+    pub bootstrap_resolvers: Vec<IpAddr>,
 }
 
 /// Protocol-specific description of how to reach an endpoint.
@@ -103,6 +106,19 @@ impl Endpoint {
                 }
             }
             Target::Dot(r) => format!("tls://{}:{}", host_for_url(&r.host), r.port),
+        }
+    }
+
+    /// Adds plain-DNS resolvers to ask for this endpoint's host name.
+    pub fn add_bootstrap_resolvers(&mut self, extra: &[IpAddr]) {
+        match &mut self.target {
+            Target::Doh(r) | Target::Dot(r) => {
+                for ip in extra {
+                    if !r.bootstrap_resolvers.contains(ip) {
+                        r.bootstrap_resolvers.push(*ip);
+                    }
+                }
+            }
         }
     }
 

@@ -317,6 +317,7 @@ fn parse_doh(after: &str, opts: &Options) -> Result<DnsResolver, String> {
         path,
         bootstrap: opts.bootstrap.clone(),
         pins: opts.pins.clone(),
+        bootstrap_resolvers: Vec::new(),
     })
 }
 
@@ -335,6 +336,7 @@ fn parse_dot(after: &str, opts: &Options) -> Result<DnsResolver, String> {
         path: String::new(),
         bootstrap: opts.bootstrap.clone(),
         pins: opts.pins.clone(),
+        bootstrap_resolvers: Vec::new(),
     })
 }
 
@@ -489,6 +491,7 @@ mod tests {
                 path: "/dns-query".into(),
                 bootstrap: vec![],
                 pins: vec![],
+                bootstrap_resolvers: Vec::new(),
             })
         );
         assert_eq!(ep.address(), "https://dns.example/dns-query");

@@ -205,6 +205,7 @@ impl Stamp {
             },
             bootstrap: self.addr.and_then(|a| a.ip).into_iter().collect(),
             pins: self.hashes.clone(),
+            bootstrap_resolvers: self.bootstrap.clone(),
         };
         Ok(match self.protocol {
             StampProtocol::Doh => Target::Doh(resolver),
@@ -783,6 +784,7 @@ mod tests {
                 path: "/dns-query".into(),
                 bootstrap: vec!["1.0.0.1".parse().unwrap()],
                 pins: vec![],
+                bootstrap_resolvers: Vec::new(),
             })
         );
         assert_eq!(encode(&s), CLOUDFLARE);
@@ -888,6 +890,7 @@ mod tests {
                 path: String::new(),
                 bootstrap: vec!["8.8.8.8".parse().unwrap()],
                 pins: vec![],
+                bootstrap_resolvers: Vec::new(),
             })
         );
     }

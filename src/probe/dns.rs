@@ -19,8 +19,8 @@ pub struct SentQuery {
 
 /// Builds a recursive query for `name`/`qtype` with the given ID.
 pub fn build_query(name: &str, qtype: RecordType, id: u16) -> Result<SentQuery, Failure> {
-    let mut fqdn = Name::from_ascii(name)
-        .map_err(|e| Failure::Unknown(format!("bad probe name: {e}")))?;
+    let mut fqdn =
+        Name::from_ascii(name).map_err(|e| Failure::Unknown(format!("bad probe name: {e}")))?;
     fqdn.set_fqdn(true);
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
     msg.metadata.recursion_desired = true;
@@ -153,7 +153,11 @@ mod tests {
     #[test]
     fn accepts_matching_answer() {
         let q = build_query("example.com", RecordType::A, 0x1234).unwrap();
-        let a = parse_answer(&q, &reply(&q, 0x1234, ResponseCode::NoError, &[[192, 0, 2, 1]])).unwrap();
+        let a = parse_answer(
+            &q,
+            &reply(&q, 0x1234, ResponseCode::NoError, &[[192, 0, 2, 1]]),
+        )
+        .unwrap();
         assert_eq!(a.records, vec!["192.0.2.1".to_string()]);
         assert!(check_probe_answer(&a).is_ok());
         assert_eq!(check_nx_answer(&a), NxCheck::Lying);
@@ -171,9 +175,15 @@ mod tests {
             parse_answer(&q, &reply(&other, 7, ResponseCode::NoError, &[])),
             Err(Failure::DnsServerMisbehaving)
         );
-        assert_eq!(parse_answer(&q, b"not dns at all"), Err(Failure::DnsServerMisbehaving));
+        assert_eq!(
+            parse_answer(&q, b"not dns at all"),
+            Err(Failure::DnsServerMisbehaving)
+        );
         // Our own query echoed back is not a response.
-        assert_eq!(parse_answer(&q, &q.wire), Err(Failure::DnsServerMisbehaving));
+        assert_eq!(
+            parse_answer(&q, &q.wire),
+            Err(Failure::DnsServerMisbehaving)
+        );
     }
 
     #[test]

@@ -17,9 +17,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::dns::{MAX_MESSAGE, SentQuery};
 use super::failure::{from_hyper, scrub};
-use super::resolver::{
-    self, ExchangeFail, ExchangeReport, Exchanger, Protocol, Role, SendFail,
-};
+use super::resolver::{self, ExchangeFail, ExchangeReport, Exchanger, Protocol, Role, SendFail};
 use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder};
 use crate::catalog::{DnsResolver, Endpoint, Target};
 use crate::measurement::{Failure, Operation};
@@ -37,9 +35,9 @@ impl Probe for DohProbe {
     ) -> BoxFuture<'a, Evidence> {
         Box::pin(async move {
             match &endpoint.target {
-                Target::Doh(r) | Target::Dot(r) => Evidence::DnsResolver(
-                    resolver::probe(r, Protocol::Doh, config, rec).await,
-                ),
+                Target::Doh(r) | Target::Dot(r) => {
+                    Evidence::DnsResolver(resolver::probe(r, Protocol::Doh, config, rec).await)
+                }
             }
         })
     }
@@ -68,7 +66,12 @@ impl DohSession {
         }
     }
 
-    fn request(&self, method: Method, path_and_query: &str, body: Bytes) -> Result<Request<Full<Bytes>>, SendFail> {
+    fn request(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Bytes,
+    ) -> Result<Request<Full<Bytes>>, SendFail> {
         let mut b = Request::builder()
             .method(method.clone())
             .uri(self.uri(path_and_query))
@@ -86,11 +89,15 @@ impl DohSession {
     async fn round_trip(&mut self, req: Request<Full<Bytes>>) -> Result<Vec<u8>, SendFail> {
         let response = match &mut self.sender {
             Sender::H1(s) => {
-                s.ready().await.map_err(|e| SendFail::Transport(from_hyper(&e)))?;
+                s.ready()
+                    .await
+                    .map_err(|e| SendFail::Transport(from_hyper(&e)))?;
                 s.send_request(req).await
             }
             Sender::H2(s) => {
-                s.ready().await.map_err(|e| SendFail::Transport(from_hyper(&e)))?;
+                s.ready()
+                    .await
+                    .map_err(|e| SendFail::Transport(from_hyper(&e)))?;
                 s.send_request(req).await
             }
         }
@@ -104,7 +111,10 @@ impl DohSession {
         if status != StatusCode::OK {
             return Err(SendFail::Http(status.as_u16()));
         }
-        if content_type.as_deref().is_some_and(|ct| !ct.starts_with(DNS_MESSAGE)) {
+        if content_type
+            .as_deref()
+            .is_some_and(|ct| !ct.starts_with(DNS_MESSAGE))
+        {
             let note = format!(
                 "answer content type is {}, not {DNS_MESSAGE}",
                 content_type.as_deref().unwrap_or("missing")
@@ -154,7 +164,11 @@ impl Exchanger for DohSession {
             return self.round_trip(req).await;
         }
         let sep = if self.path.contains('?') { '&' } else { '?' };
-        let get_path = format!("{}{sep}dns={}", self.path, URL_SAFE_NO_PAD.encode(&query.wire));
+        let get_path = format!(
+            "{}{sep}dns={}",
+            self.path,
+            URL_SAFE_NO_PAD.encode(&query.wire)
+        );
         let req = self.request(Method::GET, &get_path, Bytes::new())?;
         match self.round_trip(req).await {
             // RFC 8484 servers must support GET; some do not. Say so and
@@ -197,7 +211,14 @@ pub async fn exchange(
             rec.finish(
                 started,
                 None,
-                Some(if is_h2 { "HTTP/2 connection" } else { "HTTP/1.1 connection" }.into()),
+                Some(
+                    if is_h2 {
+                        "HTTP/2 connection"
+                    } else {
+                        "HTTP/1.1 connection"
+                    }
+                    .into(),
+                ),
                 Vec::new(),
             );
             pair
@@ -207,7 +228,12 @@ pub async fn exchange(
                 Ok(Err(f)) => f,
                 _ => Failure::GenericTimeout,
             };
-            rec.finish(started, Some(f.clone()), Some("HTTP setup".into()), Vec::new());
+            rec.finish(
+                started,
+                Some(f.clone()),
+                Some("HTTP setup".into()),
+                Vec::new(),
+            );
             return ExchangeReport {
                 result: Err(ExchangeFail::Transport(Operation::HttpRoundTrip, f)),
                 latency_ms: None,

@@ -24,9 +24,9 @@ impl Probe for DotProbe {
     ) -> BoxFuture<'a, Evidence> {
         Box::pin(async move {
             match &endpoint.target {
-                Target::Dot(r) | Target::Doh(r) => Evidence::DnsResolver(
-                    resolver::probe(r, Protocol::Dot, config, rec).await,
-                ),
+                Target::Dot(r) | Target::Doh(r) => {
+                    Evidence::DnsResolver(resolver::probe(r, Protocol::Dot, config, rec).await)
+                }
             }
         })
     }
@@ -46,8 +46,11 @@ impl Exchanger for DotSession {
     }
 
     async fn send(&mut self, query: &SentQuery, _role: Role) -> Result<Vec<u8>, SendFail> {
-        let len = u16::try_from(query.wire.len())
-            .map_err(|_| SendFail::Bad(crate::measurement::Failure::Unknown("query too long".into())))?;
+        let len = u16::try_from(query.wire.len()).map_err(|_| {
+            SendFail::Bad(crate::measurement::Failure::Unknown(
+                "query too long".into(),
+            ))
+        })?;
         let mut frame = Vec::with_capacity(query.wire.len() + 2);
         frame.extend_from_slice(&len.to_be_bytes());
         frame.extend_from_slice(&query.wire);

@@ -27,9 +27,9 @@ pub fn from_io(err: &io::Error) -> Failure {
         _ => {}
     }
     match err.raw_os_error() {
-        Some(113) => Failure::HostUnreachable,  // EHOSTUNREACH
+        Some(113) => Failure::HostUnreachable,    // EHOSTUNREACH
         Some(101) => Failure::NetworkUnreachable, // ENETUNREACH
-        Some(110) => Failure::GenericTimeout,   // ETIMEDOUT
+        Some(110) => Failure::GenericTimeout,     // ETIMEDOUT
         _ => Failure::Unknown(scrub(&err.to_string())),
     }
 }
@@ -120,7 +120,9 @@ mod tests {
 
     #[test]
     fn scrubs_ipv4_ipv6_and_ports() {
-        let s = scrub("connect to 10.1.2.3:443 failed; also [2001:db8::1]:853 and fe80::1%eth0, 192.168.0.1.");
+        let s = scrub(
+            "connect to 10.1.2.3:443 failed; also [2001:db8::1]:853 and fe80::1%eth0, 192.168.0.1.",
+        );
         assert!(!s.contains("10.1.2.3"), "{s}");
         assert!(!s.contains("2001:db8"), "{s}");
         assert!(!s.contains("fe80"), "{s}");
@@ -143,7 +145,10 @@ mod tests {
         let e = io::Error::from_raw_os_error(113);
         assert_eq!(from_io(&e), Failure::HostUnreachable);
         let e = io::Error::other("peer 10.9.8.7 went away");
-        assert_eq!(from_io(&e), Failure::Unknown("peer [scrubbed] went away".into()));
+        assert_eq!(
+            from_io(&e),
+            Failure::Unknown("peer [scrubbed] went away".into())
+        );
     }
 
     #[test]

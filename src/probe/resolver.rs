@@ -71,7 +71,10 @@ pub struct ExchangeReport {
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub addr: SocketAddr,
-    pub from_system: bool,
+    /// The address came from a lookup (system resolver or a plain-DNS
+    /// bootstrap resolver).
+    pub from_lookup: bool,
+    /// The address is a known one (bootstrap list, stamp, IP literal).
     pub from_bootstrap: bool,
     pub reached: Stage,
     /// The step that failed, when the attempt stopped before a valid exchange.
@@ -95,6 +98,8 @@ pub struct ResolverEvidence {
     /// The system resolver's answer; `None` when not asked (IP literal host
     /// or system resolution disabled).
     pub system: Option<Result<Vec<IpAddr>, Failure>>,
+    /// Answers of the plain-DNS bootstrap resolvers that were asked.
+    pub plain: Vec<Result<Vec<IpAddr>, Failure>>,
     pub bootstrap: Vec<IpAddr>,
     pub attempts: Vec<Attempt>,
 }
@@ -136,20 +141,40 @@ pub async fn probe(
         )
     }));
     let ask_system = literal.is_none() && config.system_resolver;
-    let system_side = async {
-        if !ask_system {
-            return (None, Vec::new());
-        }
-        let answer = resolve_system(bare_host, resolver.port, config, rec).await;
-        let fresh: Vec<IpAddr> = match &answer {
-            Ok(addrs) => addrs
-                .iter()
-                .filter(|ip| !bootstrap.contains(ip))
-                .take(cap)
-                .copied()
-                .collect(),
-            Err(_) => Vec::new(),
+    let via: Vec<IpAddr> = if literal.is_none() {
+        resolver
+            .bootstrap_resolvers
+            .iter()
+            .take(2)
+            .copied()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let lookup_side = async {
+        let system = async {
+            if ask_system {
+                Some(resolve_system(bare_host, resolver.port, config, rec).await)
+            } else {
+                None
+            }
         };
+        let plain = join_all(
+            via.iter()
+                .map(|ns| resolve_via(*ns, bare_host, config, rec)),
+        );
+        let (system, plain) = tokio::join!(system, plain);
+        let mut fresh: Vec<IpAddr> = Vec::new();
+        let looked_up = system
+            .iter()
+            .chain(plain.iter())
+            .filter_map(|r| r.as_ref().ok())
+            .flatten();
+        for ip in looked_up {
+            if !bootstrap.contains(ip) && !fresh.contains(ip) && fresh.len() < cap {
+                fresh.push(*ip);
+            }
+        }
         let attempts = join_all(fresh.iter().map(|ip| {
             attempt(
                 SocketAddr::new(*ip, resolver.port),
@@ -160,24 +185,28 @@ pub async fn probe(
             )
         }))
         .await;
-        (Some(answer), attempts)
+        (system, plain, attempts)
     };
-    let (mut boot, (system, sys)) = tokio::join!(boot_attempts, system_side);
-    let system_addrs: BTreeSet<IpAddr> = match &system {
-        Some(Ok(a)) => a.iter().copied().collect(),
-        _ => BTreeSet::new(),
-    };
+    let (mut boot, (system, plain, looked)) = tokio::join!(boot_attempts, lookup_side);
+    let looked_up: BTreeSet<IpAddr> = system
+        .iter()
+        .chain(plain.iter())
+        .filter_map(|r| r.as_ref().ok())
+        .flatten()
+        .copied()
+        .collect();
     for a in &mut boot {
         a.from_bootstrap = true;
-        a.from_system = system_addrs.contains(&a.addr.ip());
+        a.from_lookup = looked_up.contains(&a.addr.ip());
     }
     let mut attempts = boot;
-    attempts.extend(sys.into_iter().map(|mut a| {
-        a.from_system = true;
+    attempts.extend(looked.into_iter().map(|mut a| {
+        a.from_lookup = true;
         a
     }));
     ResolverEvidence {
         system,
+        plain,
         bootstrap,
         attempts,
     }
@@ -230,6 +259,70 @@ async fn resolve_system(
     result
 }
 
+/// Asks a plain-DNS resolver (UDP 53) for `host`'s A records, as a DNS
+/// stamp's bootstrap resolvers are meant to be used. The first answer with
+/// our ID counts: on a censored path that is often an injected one, which is
+/// exactly what this step should show.
+async fn resolve_via(
+    nameserver: IpAddr,
+    host: &str,
+    config: &ProbeConfig,
+    rec: &Recorder,
+) -> Result<Vec<IpAddr>, Failure> {
+    let server = SocketAddr::new(nameserver, 53);
+    let started = rec.begin(Operation::Resolve, Some(host.to_string()));
+    let result = tokio::time::timeout(config.step_timeout, udp_lookup(server, host))
+        .await
+        .unwrap_or(Err(Failure::GenericTimeout));
+    let detail = Some(format!("udp {server}"));
+    match &result {
+        Ok(addrs) => rec.finish(
+            started,
+            None,
+            detail,
+            addrs.iter().map(ToString::to_string).collect(),
+        ),
+        Err(f) => rec.finish(started, Some(f.clone()), detail, Vec::new()),
+    };
+    result
+}
+
+async fn udp_lookup(server: SocketAddr, host: &str) -> Result<Vec<IpAddr>, Failure> {
+    let sent = dns::build_query(host, RecordType::A, rand::random())?;
+    let local: SocketAddr = if server.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let socket = tokio::net::UdpSocket::bind(local)
+        .await
+        .map_err(|e| from_io(&e))?;
+    socket.connect(server).await.map_err(|e| from_io(&e))?;
+    socket.send(&sent.wire).await.map_err(|e| from_io(&e))?;
+    let mut buf = vec![0u8; dns::MAX_MESSAGE];
+    // Skip stray datagrams with other IDs, but only a few: bounded work.
+    for _ in 0..8 {
+        let n = socket.recv(&mut buf).await.map_err(|e| from_io(&e))?;
+        let answer = match dns::parse_answer(&sent, buf.get(..n).unwrap_or_default()) {
+            Ok(a) => a,
+            Err(Failure::DnsWrongQueryId) => continue,
+            Err(f) => return Err(f),
+        };
+        dns::check_probe_answer(&answer)?;
+        let addrs: Vec<IpAddr> = answer
+            .records
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .collect();
+        return if addrs.is_empty() {
+            Err(Failure::DnsNoAnswer)
+        } else {
+            Ok(addrs)
+        };
+    }
+    Err(Failure::DnsWrongQueryId)
+}
+
 /// getaddrinfo errors only come as text; map the common ones.
 fn resolve_failure(err: &std::io::Error) -> Failure {
     let msg = err.to_string();
@@ -277,7 +370,7 @@ async fn attempt(
 ) -> Attempt {
     let mut out = Attempt {
         addr,
-        from_system: false,
+        from_lookup: false,
         from_bootstrap: false,
         reached: Stage::Nothing,
         failure: None,
@@ -339,7 +432,11 @@ pub fn lying_failure() -> Failure {
     Failure::Unknown("resolver answered a name that does not exist".into())
 }
 
-async fn connect(addr: SocketAddr, config: &ProbeConfig, rec: &Recorder) -> Result<TcpStream, Failure> {
+async fn connect(
+    addr: SocketAddr,
+    config: &ProbeConfig,
+    rec: &Recorder,
+) -> Result<TcpStream, Failure> {
     let stream = timed_step(
         rec,
         config.step_timeout,
@@ -410,7 +507,12 @@ async fn control_handshake(
             s
         }
         Ok(Err(e)) => {
-            rec.finish(started, Some(from_io(&e)), Some("control".into()), Vec::new());
+            rec.finish(
+                started,
+                Some(from_io(&e)),
+                Some("control".into()),
+                Vec::new(),
+            );
             return false;
         }
         Err(_) => {
@@ -523,7 +625,8 @@ pub async fn run_checks<E: Exchanger>(
         let label = format!("{} {} A", ex.method(role), sent.name);
         let started = rec.begin(op, Some(target.clone()));
         let t0 = std::time::Instant::now();
-        let sent_result = match tokio::time::timeout(config.step_timeout, ex.send(sent, role)).await {
+        let sent_result = match tokio::time::timeout(config.step_timeout, ex.send(sent, role)).await
+        {
             Ok(r) => r,
             Err(_) => Err(SendFail::Transport(Failure::GenericTimeout)),
         };
@@ -561,7 +664,12 @@ pub async fn run_checks<E: Exchanger>(
         };
         match judged {
             Ok((detail, honest)) => {
-                rec.finish(started, None, Some(format!("{label}: {detail}")), Vec::new());
+                rec.finish(
+                    started,
+                    None,
+                    Some(format!("{label}: {detail}")),
+                    Vec::new(),
+                );
                 if !honest {
                     return ExchangeReport {
                         result: Err(ExchangeFail::Lying(op)),

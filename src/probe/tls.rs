@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -117,14 +117,13 @@ fn finish(
     verifier: Arc<dyn ServerCertVerifier>,
     alpn: &[&[u8]],
 ) -> Arc<ClientConfig> {
-    let builder = match ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-    {
-        Ok(b) => b,
-        // The ring provider supports the default versions; this arm is
-        // unreachable in practice but must not panic.
-        Err(_) => ClientConfig::builder(),
-    };
+    let builder =
+        match ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+            Ok(b) => b,
+            // The ring provider supports the default versions; this arm is
+            // unreachable in practice but must not panic.
+            Err(_) => ClientConfig::builder(),
+        };
     let mut config = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)

@@ -45,8 +45,13 @@ impl<W: Write> CsvWriter<W> {
             m.start_time.clone(),
             format!("{:?}", m.verdict).to_lowercase(),
             m.diagnosis.to_string(),
-            m.failure.as_ref().map(ToString::to_string).unwrap_or_default(),
-            m.failed_operation.map(|o| o.to_string()).unwrap_or_default(),
+            m.failure
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            m.failed_operation
+                .map(|o| o.to_string())
+                .unwrap_or_default(),
             m.latency_ms.map(|l| format!("{l:.1}")).unwrap_or_default(),
             step_trace(m),
         ];

@@ -40,7 +40,10 @@ impl<W: Write> TableWriter<W> {
             (Verdict::Failed, Some(op)) => format!(
                 "{} at {op} ({}): {}",
                 m.diagnosis,
-                m.failure.as_ref().map(ToString::to_string).unwrap_or_default(),
+                m.failure
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 m.diagnosis.explain()
             ),
             (Verdict::Failed, None) => format!("{}: {}", m.diagnosis, m.diagnosis.explain()),
@@ -65,9 +68,17 @@ impl<W: Write> TableWriter<W> {
         let working = ranked.iter().filter(|m| m.is_reachable()).count();
         writeln!(self.out)?;
         if cancelled {
-            writeln!(self.out, "Cancelled: {} of the endpoints finished.", all.len())?;
+            writeln!(
+                self.out,
+                "Cancelled: {} of the endpoints finished.",
+                all.len()
+            )?;
         }
-        writeln!(self.out, "{working} of {} reachable. Best first:", all.len())?;
+        writeln!(
+            self.out,
+            "{working} of {} reachable. Best first:",
+            all.len()
+        )?;
         for m in ranked.iter().filter(|m| m.is_reachable()).take(5) {
             writeln!(
                 self.out,
@@ -77,7 +88,10 @@ impl<W: Write> TableWriter<W> {
             )?;
         }
         if working == 0 {
-            writeln!(self.out, "  none: nothing tested here works from this network.")?;
+            writeln!(
+                self.out,
+                "  none: nothing tested here works from this network."
+            )?;
         }
         self.out.flush()?;
         Ok(())

@@ -77,6 +77,10 @@ pub enum TuiError {
     Terminal(#[from] io::Error),
     #[error("reading keyboard input failed: {0}")]
     Input(#[source] io::Error),
+    /// A panic elsewhere (say, in a probe task) made the panic hook hand
+    /// the terminal back; drawing on would scribble over the shell.
+    #[error("a panic elsewhere in the program ended the terminal UI")]
+    Panicked,
     /// SIGTERM arrived; the scan was cancelled and the terminal restored.
     /// Carries what had finished, so it can still be saved.
     #[error("terminated by SIGTERM")]
@@ -151,9 +155,9 @@ pub async fn run(mut scan: Scan, opts: TuiOptions) -> Result<Vec<Measurement>, T
     let mut term = TerminalGuard::enter()?;
 
     let (input_tx, mut input_rx) = mpsc::unbounded_channel();
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
     let input = tokio::task::spawn_blocking({
-        let stop = Arc::clone(&stop);
+        let stop = Arc::clone(&stop.0);
         move || read_input(&input_tx, &stop)
     });
 
@@ -173,7 +177,7 @@ pub async fn run(mut scan: Scan, opts: TuiOptions) -> Result<Vec<Measurement>, T
     }
     // Let the input thread finish before handing the terminal back, or it
     // could swallow the shell's next keystrokes.
-    stop.store(true, Ordering::Relaxed);
+    drop(stop);
     let _ = input.await;
     term.restore()?;
 
@@ -239,7 +243,8 @@ async fn event_loop(
                 None => return Err(TuiError::Input(io::Error::other("input reader stopped"))),
             },
             _ = frame.tick() => {
-                if dirty {
+                // `draw` also notices a terminal restored by the panic hook.
+                if dirty || !TERMINAL_ACTIVE.load(Ordering::SeqCst) {
                     draw(terminal, app, theme)?;
                     dirty = false;
                 }
@@ -249,7 +254,12 @@ async fn event_loop(
     }
 }
 
-fn draw(terminal: &mut Term, app: &mut App, theme: &Theme) -> io::Result<()> {
+fn draw(terminal: &mut Term, app: &mut App, theme: &Theme) -> Result<(), TuiError> {
+    // The panic hook restores the terminal for panics on any thread,
+    // including tokio tasks whose panics do not reach this loop.
+    if !TERMINAL_ACTIVE.load(Ordering::SeqCst) {
+        return Err(TuiError::Panicked);
+    }
     terminal.draw(|frame| {
         // Paging needs the table height, known only once the frame is laid out.
         let areas = layout(frame.area(), app.detail_open(), app.rows().len());
@@ -259,10 +269,21 @@ fn draw(terminal: &mut Term, app: &mut App, theme: &Theme) -> io::Result<()> {
     Ok(())
 }
 
+/// Tells the input thread to stop, also when `run`'s future is dropped
+/// mid-way (a panic or a cancelled caller): the runtime's shutdown waits
+/// for blocking threads, so a thread left polling would hang the process.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Blocking crossterm reads on their own thread: polling with a timeout
 /// needs no `event-stream` feature and lets the thread notice `stop`.
 fn read_input(tx: &mpsc::UnboundedSender<io::Result<TermEvent>>, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && !tx.is_closed() {
         let ev = match crossterm::event::poll(INPUT_POLL) {
             Ok(false) => continue,
             Ok(true) => crossterm::event::read(),

@@ -487,6 +487,7 @@ fn resolver(host: &str, port: u16, path: &str) -> DnsResolver {
         path: path.to_string(),
         bootstrap: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
         pins: Vec::new(),
+        bootstrap_resolvers: Vec::new(),
     }
 }
 
