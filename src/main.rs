@@ -12,6 +12,7 @@ use bridgescout::measurement::Measurement;
 use bridgescout::probe::ProbeConfig;
 use bridgescout::probe::tls::TlsSettings;
 use bridgescout::report::{Format, Writer};
+use bridgescout::tui::{TuiError, TuiOptions};
 use clap::Parser;
 
 mod cli;
@@ -27,6 +28,8 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_NONE_REACHABLE: u8 = 3;
 /// Interrupted (Ctrl-C) before the scan finished.
 const EXIT_CANCELLED: u8 = 130;
+/// Stopped by SIGTERM.
+const EXIT_TERMINATED: u8 = 143;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -53,10 +56,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let color = !cli.probe.no_color
         && std::env::var_os("NO_COLOR").is_none()
         && std::io::stdout().is_terminal();
-    let (inputs, format) = match cli.command {
-        Some(Command::Scan(a)) => (a.inputs, a.format),
-        Some(Command::Tui(a)) => (a.inputs, None),
-        None => (Vec::new(), None),
+    let (inputs, format, want_tui) = match cli.command {
+        Some(Command::Scan(a)) => (a.inputs, a.format, false),
+        Some(Command::Tui(a)) => (a.inputs, None, true),
+        None => (Vec::new(), None, true),
     };
     let Some(mut endpoints) = load(&inputs)? else {
         return Ok(EXIT_USAGE);
@@ -65,6 +68,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         ep.add_bootstrap_resolvers(&cli.probe.bootstrap_resolver);
     }
     let config = engine_config(&cli.probe)?;
+    // The UI needs a terminal; otherwise behave like `scan`.
+    if want_tui && std::io::stdout().is_terminal() {
+        return tui(endpoints, config, cli.probe.no_color).await;
+    }
     let format = match format {
         Some(FormatArg::Jsonl) => Format::Jsonl,
         Some(FormatArg::Csv) => Format::Csv,
@@ -73,6 +80,26 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         None => Format::Jsonl,
     };
     scan(endpoints, config, format, color).await
+}
+
+async fn tui(
+    endpoints: Vec<catalog::Endpoint>,
+    config: EngineConfig,
+    no_color: bool,
+) -> anyhow::Result<u8> {
+    let scan = engine::start(endpoints, config);
+    let done = match bridgescout::tui::run(scan, TuiOptions { no_color }).await {
+        Ok(done) => done,
+        Err(TuiError::Terminated { .. }) => return Ok(EXIT_TERMINATED),
+        Err(e) => return Err(e.into()),
+    };
+    let working = done.iter().filter(|m| m.is_reachable()).count();
+    println!("{working} of {} endpoints tested reachable.", done.len());
+    Ok(if working > 0 {
+        EXIT_REACHABLE
+    } else {
+        EXIT_NONE_REACHABLE
+    })
 }
 
 /// Loads inputs (or the bundled lists), reporting every bad line on stderr.

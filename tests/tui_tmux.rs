@@ -1,0 +1,172 @@
+//! The real binary in a real terminal (tmux): results arrive, the detail
+//! pane opens, `q` quits and the terminal is restored. Servers are the
+//! in-process test servers on loopback.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::inproc::{DEFAULT_HOST, DEFAULT_PROBE_NAME, Fault, TestPki, TestServer, closed_port};
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn run(args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux must be installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn capture(&self) -> String {
+        Tmux::run(&["capture-pane", "-p", "-t", &self.session])
+    }
+
+    fn keys(&self, keys: &str) {
+        Tmux::run(&["send-keys", "-t", &self.session, keys]);
+    }
+
+    fn display(&self, format: &str) -> String {
+        Tmux::run(&["display-message", "-p", "-t", &self.session, format])
+            .trim()
+            .to_string()
+    }
+
+    /// Polls the screen until `pred` holds; bounded by `limit`.
+    fn wait_for(&self, limit: Duration, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        Tmux::run(&["kill-session", "-t", &self.session]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tui_in_tmux_shows_results_details_and_restores_terminal() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    let server = TestServer::start(&pki, Fault::Normal).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = dir.path().join("resolvers.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "https://{h}:{p}/dns-query bootstrap=127.0.0.1 name=\"Local DoH\"\n\
+             tls://{h}:{q} bootstrap=127.0.0.1 name=\"Local DoT\"\n\
+             tls://{h}:{c} bootstrap=127.0.0.1 name=\"Closed port\"\n",
+            h = DEFAULT_HOST,
+            p = server.doh_port(),
+            q = server.dot_port(),
+            c = closed_port(),
+        ),
+    )
+    .expect("write list");
+    let status = dir.path().join("exit");
+    let cmd = format!(
+        "{bin} tui {list} --ca-file {ca} --probe-name {name} --no-system-dns --timeout 2; echo $? > {status}; sleep 60",
+        bin = env!("CARGO_BIN_EXE_bridgescout"),
+        list = list.display(),
+        ca = pki.ca_path().display(),
+        name = DEFAULT_PROBE_NAME,
+        status = status.display(),
+    );
+    let session = format!("bstui{}", std::process::id());
+    let tmux = Tmux {
+        session: session.clone(),
+    };
+    // The server runs on this test's runtime; tmux and the binary are
+    // separate processes, so drive tmux from a blocking thread.
+    let handle = tokio::task::spawn_blocking(move || {
+        Tmux::run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &cmd,
+        ]);
+        let screen = tmux.wait_for(Duration::from_secs(20), "results", |s| {
+            s.contains("3/3") && s.contains("Local DoH") && s.contains("Closed port")
+        });
+        assert!(screen.contains("bridgescout"), "title shown:\n{screen}");
+        assert_eq!(
+            screen.matches("works").count(),
+            2,
+            "two working rows:\n{screen}"
+        );
+        assert!(
+            screen.contains("refused"),
+            "closed port explained:\n{screen}"
+        );
+        // The two working ones rank above the failed one.
+        let pos = |needle: &str| screen.find(needle).unwrap_or(usize::MAX);
+        assert!(pos("Local DoH") < pos("Closed port") && pos("Local DoT") < pos("Closed port"));
+        assert_eq!(
+            tmux.display("#{alternate_on}"),
+            "1",
+            "UI uses the alternate screen"
+        );
+        if std::env::var_os("BRIDGESCOUT_SHOW_SCREENS").is_some() {
+            println!("{screen}");
+        }
+
+        tmux.keys("Enter");
+        let detail = tmux.wait_for(Duration::from_secs(5), "detail pane", |s| {
+            s.contains("tls_handshake") && s.contains("tcp_connect")
+        });
+        assert!(
+            detail.contains("ok"),
+            "detail shows the diagnosis:\n{detail}"
+        );
+        if std::env::var_os("BRIDGESCOUT_SHOW_SCREENS").is_some() {
+            println!("{detail}");
+        }
+
+        tmux.keys("q");
+        let start = Instant::now();
+        while !status.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "binary did not exit after q"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let code = std::fs::read_to_string(&status).expect("exit status");
+        assert_eq!(code.trim(), "0", "exit code 0: something was reachable");
+        assert_eq!(
+            tmux.display("#{alternate_on}"),
+            "0",
+            "alternate screen left"
+        );
+        assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor visible again");
+        let after = tmux.capture();
+        assert!(
+            after.contains("2 of 3 endpoints tested reachable."),
+            "summary printed on the normal screen:\n{after}"
+        );
+    });
+    tokio::time::timeout(Duration::from_secs(90), handle)
+        .await
+        .expect("tmux test exceeded its limit")
+        .expect("tmux test failed");
+}
