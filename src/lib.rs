@@ -10,5 +10,6 @@ pub mod engine;
 pub mod measurement;
 pub mod probe;
 pub mod report;
+pub mod run;
 pub mod tui;
 pub mod verdict;
