@@ -8,6 +8,7 @@
 //! this process, so CPU time includes the server side too).
 //!
 //! `cargo bench --bench scan_blackhole [-- WORKING BLACKHOLED TIMEOUT_S]`
+//! (under `cargo test` it runs a small smoke configuration instead).
 
 #[path = "../tests/common/inproc.rs"]
 #[allow(dead_code)]
@@ -131,14 +132,16 @@ async fn run(working: usize, blackholed: usize, timeout: Duration, concurrency: 
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; ignore flags, take numbers.
-    let nums: Vec<f64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let working = nums.first().map(|v| *v as usize).unwrap_or(400);
-    let blackholed = nums.get(1).map(|v| *v as usize).unwrap_or(100);
-    let timeout = Duration::from_secs_f64(nums.get(2).copied().unwrap_or(2.0));
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
+    // binary without it, and then a small smoke run is enough.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let full = args.iter().any(|a| a == "--bench");
+    let nums: Vec<f64> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let (default_working, default_holes, default_timeout) =
+        if full { (400, 100, 2.0) } else { (20, 5, 0.5) };
+    let working = nums.first().map(|v| *v as usize).unwrap_or(default_working);
+    let blackholed = nums.get(1).map(|v| *v as usize).unwrap_or(default_holes);
+    let timeout = Duration::from_secs_f64(nums.get(2).copied().unwrap_or(default_timeout));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

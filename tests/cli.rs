@@ -196,7 +196,7 @@ async fn ctrl_c_cancels_promptly_with_partial_results() {
     let ca = pki.ca_path().display().to_string();
     let silent_port = silent.dot_port();
     let out = tokio::task::spawn_blocking(move || {
-        let child = Command::new(env!("CARGO_BIN_EXE_bridgescout"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bridgescout"))
             .args([
                 "scan",
                 "--format",
@@ -213,25 +213,33 @@ async fn ctrl_c_cancels_promptly_with_partial_results() {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("spawn");
-        // Let the refused one finish and the silent one hang in TLS.
-        std::thread::sleep(std::time::Duration::from_millis(700));
+        // Wait for the refused endpoint's record: by then the signal
+        // handler is installed and the silent one hangs in TLS.
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut first).expect("first record");
         let started = std::time::Instant::now();
         Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
             .expect("kill");
-        let out = child.wait_with_output().expect("wait");
-        (out, started.elapsed())
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).expect("rest of output");
+        let status = child.wait().expect("wait");
+        (status, first, rest, started.elapsed())
     })
     .await
     .expect("join");
-    let (out, took) = out;
-    assert_eq!(out.status.code(), Some(130), "interrupted exit code");
+    let (status, first, rest, took) = out;
+    assert_eq!(status.code(), Some(130), "interrupted exit code");
     assert!(
         took < std::time::Duration::from_secs(10),
         "cancel took {took:?}, not the 30 s timeout"
     );
-    let records = jsonl(&out);
-    assert_eq!(records.len(), 1, "only the finished endpoint is reported");
-    assert_eq!(records[0]["diagnosis"], "connection_refused");
+    let first: serde_json::Value = serde_json::from_str(&first).expect("JSON record");
+    assert_eq!(first["diagnosis"], "connection_refused");
+    assert!(
+        rest.trim().is_empty(),
+        "the unfinished endpoint is not reported: {rest}"
+    );
 }
