@@ -204,15 +204,8 @@ mod tests {
 
     fn attempt(last: u8) -> Attempt {
         Attempt {
-            addr: addr(last),
-            from_lookup: false,
             from_bootstrap: true,
-            reached: Stage::Nothing,
-            failure: None,
-            control_tls_ok: None,
-            exchange: None,
-            latency_ms: None,
-            notes: Vec::new(),
+            ..Attempt::new(addr(last))
         }
     }
 

@@ -17,31 +17,12 @@ use tokio_rustls::client::TlsStream;
 
 use super::dns::{MAX_MESSAGE, SentQuery};
 use super::failure::{from_hyper, scrub};
-use super::resolver::{self, ExchangeFail, ExchangeReport, Exchanger, Protocol, Role, SendFail};
-use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder};
-use crate::catalog::{DnsResolver, Endpoint, Target};
+use super::resolver::{self, ExchangeFail, ExchangeReport, Exchanger, Role, SendFail};
+use super::{ProbeConfig, Recorder};
+use crate::catalog::DnsResolver;
 use crate::measurement::{Failure, Operation};
 
 const DNS_MESSAGE: &str = "application/dns-message";
-
-pub struct DohProbe;
-
-impl Probe for DohProbe {
-    fn run<'a>(
-        &'a self,
-        endpoint: &'a Endpoint,
-        config: &'a ProbeConfig,
-        rec: &'a Recorder,
-    ) -> BoxFuture<'a, Evidence> {
-        Box::pin(async move {
-            match &endpoint.target {
-                Target::Doh(r) | Target::Dot(r) => {
-                    Evidence::DnsResolver(resolver::probe(r, Protocol::Doh, config, rec).await)
-                }
-            }
-        })
-    }
-}
 
 enum Sender {
     H1(http1::SendRequest<Full<Bytes>>),

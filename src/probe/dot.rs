@@ -8,29 +8,9 @@ use tokio_rustls::client::TlsStream;
 
 use super::dns::SentQuery;
 use super::failure::from_io;
-use super::resolver::{self, ExchangeReport, Exchanger, Protocol, Role, SendFail};
-use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder};
-use crate::catalog::{Endpoint, Target};
+use super::resolver::{self, ExchangeReport, Exchanger, Role, SendFail};
+use super::{ProbeConfig, Recorder};
 use crate::measurement::Operation;
-
-pub struct DotProbe;
-
-impl Probe for DotProbe {
-    fn run<'a>(
-        &'a self,
-        endpoint: &'a Endpoint,
-        config: &'a ProbeConfig,
-        rec: &'a Recorder,
-    ) -> BoxFuture<'a, Evidence> {
-        Box::pin(async move {
-            match &endpoint.target {
-                Target::Dot(r) | Target::Doh(r) => {
-                    Evidence::DnsResolver(resolver::probe(r, Protocol::Dot, config, rec).await)
-                }
-            }
-        })
-    }
-}
 
 struct DotSession {
     stream: TlsStream<TcpStream>,

@@ -190,8 +190,8 @@ pub trait Probe: Send + Sync {
 /// Picks the probe for an endpoint.
 pub fn probe_for(target: &Target) -> &'static dyn Probe {
     match target {
-        Target::Doh(_) => &doh::DohProbe,
-        Target::Dot(_) => &dot::DotProbe,
+        Target::Doh(_) => &resolver::ResolverProbe(resolver::Protocol::Doh),
+        Target::Dot(_) => &resolver::ResolverProbe(resolver::Protocol::Dot),
     }
 }
 

@@ -15,9 +15,30 @@ use tokio_rustls::client::TlsStream;
 
 use super::dns::{self, NxCheck, SentQuery};
 use super::failure::{from_io, scrub};
-use super::{ProbeConfig, Recorder, timed_step};
-use crate::catalog::DnsResolver;
+use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder, timed_step};
+use crate::catalog::{DnsResolver, Endpoint, Target};
 use crate::measurement::{Failure, Operation};
+
+/// The probe for DoH and DoT endpoints: the same flow, a different
+/// exchange once TLS is up.
+pub struct ResolverProbe(pub Protocol);
+
+impl Probe for ResolverProbe {
+    fn run<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        config: &'a ProbeConfig,
+        rec: &'a Recorder,
+    ) -> BoxFuture<'a, Evidence> {
+        Box::pin(async move {
+            match &endpoint.target {
+                Target::Doh(r) | Target::Dot(r) => {
+                    Evidence::DnsResolver(probe(r, self.0, config, rec).await)
+                }
+            }
+        })
+    }
+}
 
 /// DoH or DoT: what runs once TLS is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +108,21 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// An attempt on `addr` that has not got anywhere yet.
+    pub fn new(addr: SocketAddr) -> Attempt {
+        Attempt {
+            addr,
+            from_lookup: false,
+            from_bootstrap: false,
+            reached: Stage::Nothing,
+            failure: None,
+            control_tls_ok: None,
+            exchange: None,
+            latency_ms: None,
+            notes: Vec::new(),
+        }
+    }
+
     pub fn is_valid(&self) -> bool {
         matches!(self.exchange, Some(Ok(())))
     }
@@ -131,15 +167,18 @@ pub async fn probe(
         );
     }
     let cap = config.max_addresses.max(1);
-    let boot_attempts = join_all(bootstrap.iter().take(cap).map(|ip| {
-        attempt(
-            SocketAddr::new(*ip, resolver.port),
-            resolver,
-            protocol,
-            config,
-            rec,
-        )
-    }));
+    let try_all = |ips: Vec<IpAddr>| {
+        join_all(ips.into_iter().map(|ip| {
+            attempt(
+                SocketAddr::new(ip, resolver.port),
+                resolver,
+                protocol,
+                config,
+                rec,
+            )
+        }))
+    };
+    let boot_attempts = try_all(bootstrap.iter().take(cap).copied().collect());
     let ask_system = literal.is_none() && config.system_resolver;
     let via: Vec<IpAddr> = if literal.is_none() {
         resolver
@@ -175,16 +214,7 @@ pub async fn probe(
                 fresh.push(*ip);
             }
         }
-        let attempts = join_all(fresh.iter().map(|ip| {
-            attempt(
-                SocketAddr::new(*ip, resolver.port),
-                resolver,
-                protocol,
-                config,
-                rec,
-            )
-        }))
-        .await;
+        let attempts = try_all(fresh).await;
         (system, plain, attempts)
     };
     let (mut boot, (system, plain, looked)) = tokio::join!(boot_attempts, lookup_side);
@@ -368,17 +398,7 @@ async fn attempt(
     config: &ProbeConfig,
     rec: &Recorder,
 ) -> Attempt {
-    let mut out = Attempt {
-        addr,
-        from_lookup: false,
-        from_bootstrap: false,
-        reached: Stage::Nothing,
-        failure: None,
-        control_tls_ok: None,
-        exchange: None,
-        latency_ms: None,
-        notes: Vec::new(),
-    };
+    let mut out = Attempt::new(addr);
     let tcp = match connect(addr, config, rec).await {
         Ok(s) => s,
         Err(f) => {
@@ -387,7 +407,16 @@ async fn attempt(
         }
     };
     out.reached = Stage::Connected;
-    let tls_config = config.tls.client_config(&resolver.pins, protocol.alpn());
+    let tls_config = match config.tls.client_config(&resolver.pins, protocol.alpn()) {
+        Ok(c) => c,
+        Err(e) => {
+            let started = rec.begin(Operation::TlsHandshake, Some(addr.to_string()));
+            let f = Failure::Unknown(e.to_string());
+            rec.finish(started, Some(f.clone()), None, Vec::new());
+            out.failure = Some((Operation::TlsHandshake, f));
+            return out;
+        }
+    };
     let tls = match handshake(
         tcp,
         tls_config,

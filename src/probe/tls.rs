@@ -44,6 +44,8 @@ pub enum TlsSetupError {
     CaFile { path: String, message: String },
     #[error("CA file {path} holds no usable certificate")]
     NoCertificates { path: String },
+    #[error("cannot build the certificate verifier: {0}")]
+    Verifier(String),
 }
 
 fn webpki_store() -> RootCertStore {
@@ -82,25 +84,23 @@ impl TlsSettings {
     }
 
     /// A verifying client config for one endpoint.
-    pub fn client_config(&self, pins: &[[u8; 32]], alpn: &[&[u8]]) -> Arc<ClientConfig> {
+    pub fn client_config(
+        &self,
+        pins: &[[u8; 32]],
+        alpn: &[&[u8]],
+    ) -> Result<Arc<ClientConfig>, TlsSetupError> {
         let provider = provider();
-        // Building a WebPkiServerVerifier only fails on an empty root store,
-        // which ours never is (webpki roots are compiled in); fall back to a
-        // verifier that rejects everything rather than panicking.
-        let verifier: Arc<dyn ServerCertVerifier> =
-            match WebPkiServerVerifier::builder_with_provider(
-                Arc::clone(&self.roots),
-                Arc::clone(&provider),
-            )
-            .build()
-            {
-                Ok(inner) => Arc::new(PinningVerifier {
-                    inner,
-                    pins: pins.to_vec(),
-                }),
-                Err(_) => Arc::new(RejectAll(Arc::clone(&provider))),
-            };
-        finish(provider, verifier, alpn)
+        let inner = WebPkiServerVerifier::builder_with_provider(
+            Arc::clone(&self.roots),
+            Arc::clone(&provider),
+        )
+        .build()
+        .map_err(|e| TlsSetupError::Verifier(e.to_string()))?;
+        let verifier = Arc::new(PinningVerifier {
+            inner,
+            pins: pins.to_vec(),
+        });
+        Ok(finish(provider, verifier, alpn))
     }
 
     /// A config that accepts any certificate: only for the control handshake
@@ -272,46 +272,6 @@ impl ServerCertVerifier for AcceptAll {
             dss,
             &self.0.signature_verification_algorithms,
         )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-#[derive(Debug)]
-struct RejectAll(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for RejectAll {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownIssuer,
-        ))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("no trust anchors".into()))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("no trust anchors".into()))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
