@@ -4,3 +4,4 @@
 
 pub mod inproc;
 pub mod netns;
+pub mod tornet;
