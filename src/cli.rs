@@ -22,6 +22,74 @@ pub enum Command {
     Scan(ScanArgs),
     /// Open the terminal UI (the default).
     Tui(TuiArgs),
+    /// List past runs and each endpoint's results over time.
+    History(HistoryArgs),
+    /// Write stored results to a file, anonymized by default.
+    Export(ExportArgs),
+    /// Combine exports from many participants into one report (HTML or Markdown).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only runs since this time: RFC 3339, a date, or an age like 24h, 7d.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this kind of endpoint (doh, dot, ...).
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long, value_enum, default_value_t = HistoryFormatArg::Table)]
+    pub format: HistoryFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormatArg {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum)]
+    pub format: ExportFormatArg,
+    /// Only this run (see `history`); default: every stored run.
+    #[arg(long)]
+    pub run: Option<i64>,
+    /// Only runs since this time: RFC 3339, a date, or an age like 24h, 7d.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this kind of endpoint (doh, dot, ...).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Keep the addresses and names of endpoints you supplied (private
+    /// bridges, your VPN servers). Off by default: they are hashed.
+    #[arg(long)]
+    pub include_endpoints: bool,
+    /// Round start times down to this many minutes (0 keeps them exact).
+    #[arg(long, default_value_t = 1)]
+    pub round: u64,
+    /// Output file; `-` for standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    Json,
+    Jsonl,
+    Csv,
+    Ooni,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Files written by `bridgescout export --format json` or `jsonl`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The report: `.html` (one self-contained page) or `.md`.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +141,24 @@ pub struct ProbeArgs {
     /// like a DNS stamp's bootstrap IPs. Repeatable.
     #[arg(long, global = true, value_name = "IP")]
     pub bootstrap_resolver: Vec<std::net::IpAddr>,
+    /// History database (default: $XDG_DATA_HOME/bridgescout/history.sqlite3).
+    #[arg(long, global = true, env = "BRIDGESCOUT_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Do not record this run in the history database.
+    #[arg(long, global = true)]
+    pub no_history: bool,
+    /// Your own name for this network, stored with the run ("home fiber").
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub network_label: Option<String>,
+    /// MMDB file (GeoLite2-ASN, DB-IP ASN) to name this network's AS.
+    /// Needs --stun, since the AS is looked up from the public address.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub asn_db: Option<PathBuf>,
+    /// Learn this network's public address with a STUN request to this
+    /// server (HOST:PORT), to derive country and AS. The address itself is
+    /// never stored. Off unless given.
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub stun: Option<String>,
     /// No colours (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,

@@ -7,9 +7,13 @@
 
 pub mod catalog;
 pub mod engine;
+pub mod export;
 pub mod measurement;
+pub mod merge;
+pub mod netctx;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod store;
 pub mod tui;
 pub mod verdict;

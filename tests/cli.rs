@@ -18,6 +18,7 @@ fn scan(pki: &TestPki, args: &[&str]) -> Output {
             "--no-system-dns",
             "--timeout",
             "2",
+            "--no-history",
         ])
         .output()
         .expect("run bridgescout")
@@ -45,7 +46,16 @@ async fn jsonl_records_carry_the_contract_fields_and_exit_zero() {
     let ca = pki.ca_path().display().to_string();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_bridgescout"))
-            .args(["scan", "--format", "jsonl", &doh, &dot, "--ca-file", &ca])
+            .args([
+                "scan",
+                "--format",
+                "jsonl",
+                &doh,
+                &dot,
+                "--ca-file",
+                &ca,
+                "--no-history",
+            ])
             .args([
                 "--probe-name",
                 DEFAULT_PROBE_NAME,
@@ -204,6 +214,7 @@ async fn ctrl_c_cancels_promptly_with_partial_results() {
                 "--ca-file",
                 &ca,
                 "--no-system-dns",
+                "--no-history",
             ])
             .args(["--timeout", "30"])
             .arg(format!("tls://127.0.0.1:{port}"))

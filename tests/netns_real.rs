@@ -69,9 +69,15 @@ fn scan_with(lab: &Lab, inputs: &[String], extra: &[&str]) -> Scan {
     let mut args: Vec<String> = vec!["scan".into()];
     args.extend(inputs.iter().cloned());
     args.extend(
-        ["--format", "jsonl", "--timeout", TIMEOUT_SECS]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "--format",
+            "jsonl",
+            "--timeout",
+            TIMEOUT_SECS,
+            "--no-history",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     args.extend(extra.iter().map(|s| s.to_string()));
     let out = lab.run_in_client(env!("CARGO_BIN_EXE_bridgescout"), &args, RUN_DEADLINE);

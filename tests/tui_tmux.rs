@@ -79,8 +79,11 @@ async fn tui_in_tmux_shows_results_details_and_restores_terminal() {
     )
     .expect("write list");
     let status = dir.path().join("exit");
+    let db = dir.path().join("history.sqlite3");
+    let db_for_check = db.clone();
     let cmd = format!(
-        "{bin} tui {list} --ca-file {ca} --probe-name {name} --no-system-dns --timeout 2; echo $? > {status}; sleep 60",
+        "{bin} tui {list} --ca-file {ca} --probe-name {name} --no-system-dns --timeout 2 --db {db}; echo $? > {status}; sleep 60",
+        db = db.display(),
         bin = env!("CARGO_BIN_EXE_bridgescout"),
         list = list.display(),
         ca = pki.ca_path().display(),
@@ -164,6 +167,17 @@ async fn tui_in_tmux_shows_results_details_and_restores_terminal() {
             after.contains("2 of 3 endpoints tested reachable."),
             "summary printed on the normal screen:\n{after}"
         );
+        // The UI's results landed in the history database.
+        let out = Command::new(env!("CARGO_BIN_EXE_bridgescout"))
+            .args(["history", "--format", "json", "--db"])
+            .arg(&db_for_check)
+            .output()
+            .expect("history");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "history failed: {text}");
+        for label in ["Local DoH", "Local DoT", "Closed port"] {
+            assert!(text.contains(label), "{label} recorded: {text}");
+        }
     });
     tokio::time::timeout(Duration::from_secs(90), handle)
         .await

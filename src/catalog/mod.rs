@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod bridge_line;
 pub mod dnscrypt_md;
 pub mod resolver_line;
 pub mod stamp;
+pub mod tor_json;
+pub mod torrc;
 
 /// What kind of way out an endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

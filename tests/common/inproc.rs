@@ -349,6 +349,18 @@ impl TestServer {
     }
 
     pub async fn start_with(pki: &TestPki, opts: ServerOptions) -> TestServer {
+        TestServer::start_with_on(pki, opts, IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+    }
+
+    /// Like [`TestServer::start`], listening on another loopback address
+    /// (e.g. 127.0.0.77), so tests can tell the server's address apart
+    /// from 127.0.0.1. Endpoints from [`TestServer::doh_endpoint`] still
+    /// bootstrap to 127.0.0.1; point their `bootstrap` at `ip` instead.
+    pub async fn start_on(pki: &TestPki, fault: Fault, ip: IpAddr) -> TestServer {
+        TestServer::start_with_on(pki, ServerOptions::new(fault), ip).await
+    }
+
+    async fn start_with_on(pki: &TestPki, opts: ServerOptions, ip: IpAddr) -> TestServer {
         let (cert, key) = match opts.fault {
             Fault::WrongCertUnknownCa => pki.leaf(pki.host(), false),
             Fault::WrongCertHostname => pki.leaf(WRONG_HOST, true),
@@ -363,7 +375,7 @@ impl TestServer {
         // No ALPN for DoT: accept whatever the client offers (or nothing).
         let dot_tls = server_config(&cert, &key, Vec::new());
 
-        let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        let loopback = SocketAddr::new(ip, 0);
         let doh_listener = TcpListener::bind(loopback)
             .await
             .expect("bind DoH listener");

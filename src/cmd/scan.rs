@@ -1,0 +1,165 @@
+//! `bridgescout scan` and the terminal UI: load inputs, start the engine,
+//! record history, print or show results.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::Context;
+use bridgescout::catalog::{self, Catalog, Endpoint, Origin};
+use bridgescout::engine::{self, EngineConfig, Event, Scan};
+use bridgescout::measurement::Measurement;
+use bridgescout::netctx;
+use bridgescout::probe::ProbeConfig;
+use bridgescout::probe::tls::TlsSettings;
+use bridgescout::report::{Format, Writer};
+use bridgescout::run::{NetworkContext, RunMeta};
+use bridgescout::tui::{TuiError, TuiOptions};
+
+use crate::cli::{FormatArg, ProbeArgs};
+use crate::{EXIT_CANCELLED, EXIT_NONE_REACHABLE, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE};
+
+pub async fn run(
+    inputs: Vec<String>,
+    format: Option<FormatArg>,
+    want_tui: bool,
+    args: &ProbeArgs,
+) -> anyhow::Result<u8> {
+    let color =
+        !args.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let Some(mut endpoints) = load(&inputs)? else {
+        return Ok(EXIT_USAGE);
+    };
+    for ep in &mut endpoints {
+        ep.add_bootstrap_resolvers(&args.bootstrap_resolver);
+    }
+    let config = engine_config(args)?;
+    let network = network_context(args).await?;
+    let mut scan = engine::start(endpoints, config);
+    if !args.no_history {
+        let path = super::db_path(args)?;
+        if let Some((store, run_id)) = super::recorder::open(&path, &RunMeta::starting_now(network))
+        {
+            scan = super::recorder::tee(scan, store, run_id);
+        }
+    }
+    // The UI needs a terminal; otherwise behave like `scan`.
+    if want_tui && std::io::stdout().is_terminal() {
+        return tui(scan, args.no_color).await;
+    }
+    let format = match format {
+        Some(FormatArg::Jsonl) => Format::Jsonl,
+        Some(FormatArg::Csv) => Format::Csv,
+        Some(FormatArg::Table) => Format::Table,
+        None if std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Jsonl,
+    };
+    print(scan, format, color).await
+}
+
+/// Derived facts about this network; the public address (only learned with
+/// `--stun`) is dropped right here.
+async fn network_context(args: &ProbeArgs) -> anyhow::Result<NetworkContext> {
+    let ip = match &args.stun {
+        None => None,
+        Some(server) => {
+            let addr = tokio::net::lookup_host(server.as_str())
+                .await
+                .with_context(|| format!("--stun {server}"))?
+                .next()
+                .with_context(|| format!("--stun {server}: no address"))?;
+            match netctx::stun_public_ip(addr, Duration::from_secs(3)).await {
+                Ok(ip) => Some(ip),
+                Err(e) => {
+                    eprintln!("warning: STUN failed, country/AS unknown: {e}");
+                    None
+                }
+            }
+        }
+    };
+    Ok(NetworkContext::derive(
+        ip,
+        args.network_label.as_deref(),
+        args.asn_db.as_deref(),
+    )?)
+}
+
+async fn tui(scan: Scan, no_color: bool) -> anyhow::Result<u8> {
+    let done = match bridgescout::tui::run(scan, TuiOptions { no_color }).await {
+        Ok(done) => done,
+        Err(TuiError::Terminated { .. }) => return Ok(EXIT_TERMINATED),
+        Err(e) => return Err(e.into()),
+    };
+    let working = done.iter().filter(|m| m.is_reachable()).count();
+    println!("{working} of {} endpoints tested reachable.", done.len());
+    Ok(if working > 0 {
+        EXIT_OK
+    } else {
+        EXIT_NONE_REACHABLE
+    })
+}
+
+/// Loads inputs (or the bundled lists), reporting every bad line on stderr.
+fn load(inputs: &[String]) -> anyhow::Result<Option<Vec<Endpoint>>> {
+    let mut all = Catalog::default();
+    if inputs.is_empty() {
+        all.extend(catalog::bundled());
+    }
+    for input in inputs {
+        all.extend(catalog::load_input(input, Origin::User)?);
+    }
+    for e in &all.errors {
+        eprintln!("warning: skipped {e}");
+    }
+    if all.endpoints.is_empty() {
+        eprintln!("error: no usable endpoints in the input");
+        return Ok(None);
+    }
+    Ok(Some(all.endpoints))
+}
+
+fn engine_config(args: &ProbeArgs) -> anyhow::Result<EngineConfig> {
+    let tls = match &args.ca_file {
+        Some(path) => TlsSettings::with_ca_file(path).context("--ca-file")?,
+        None => TlsSettings::default(),
+    };
+    Ok(EngineConfig {
+        concurrency: usize::from(args.concurrency),
+        probe: ProbeConfig {
+            step_timeout: Duration::from_secs_f64(args.timeout),
+            probe_name: args.probe_name.clone(),
+            control_sni: args.control_sni.clone(),
+            tls,
+            system_resolver: !args.no_system_dns,
+            ..ProbeConfig::default()
+        },
+    })
+}
+
+async fn print(mut scan: Scan, format: Format, color: bool) -> anyhow::Result<u8> {
+    let stdout = std::io::stdout().lock();
+    let mut writer = Writer::new(format, stdout, color)?;
+    let mut done: Vec<Measurement> = Vec::new();
+    let mut cancelled = false;
+    loop {
+        tokio::select! {
+            ev = scan.events.recv() => match ev {
+                Some(Event::Finished(m)) => {
+                    writer.record(&m)?;
+                    done.push(*m);
+                }
+                Some(Event::Done { cancelled: c }) => { cancelled = c; break; }
+                Some(_) => {}
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => scan.cancel(),
+        }
+    }
+    writer.finish(&done, cancelled)?;
+    Ok(if cancelled {
+        EXIT_CANCELLED
+    } else if done.iter().any(Measurement::is_reachable) {
+        EXIT_OK
+    } else {
+        EXIT_NONE_REACHABLE
+    })
+}
