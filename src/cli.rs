@@ -159,6 +159,22 @@ pub struct ProbeArgs {
     /// never stored. Off unless given.
     #[arg(long, global = true, value_name = "HOST:PORT")]
     pub stun: Option<String>,
+    /// Extra directory (or binary path) to look for pluggable-transport
+    /// clients (lyrebird, obfs4proxy, snowflake-client, conjure-client).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub pt_path: Vec<PathBuf>,
+    /// Also bootstrap a full Tor client through each working bridge.
+    #[arg(long, global = true)]
+    pub deep: bool,
+    /// arti TOML with a custom `[tor_network]` (private test networks).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tor_network: Option<PathBuf>,
+    /// Bytes a bridge's data test must receive (default 64 KiB).
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 65536)]
+    pub data_bytes: u64,
+    /// Seconds without new data before the data test calls a bridge stalled.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
+    pub stall_after: f64,
     /// No colours (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,

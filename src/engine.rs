@@ -143,6 +143,9 @@ pub async fn measure(
         failed_operation: judged.failed_operation,
         latency_ms: judged.latency_ms,
         notes: judged.notes,
+        data_test: judged.data_test,
+        clock_skew_s: judged.clock_skew_s,
+        bootstrap: judged.bootstrap,
     }
 }
 

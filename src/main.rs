@@ -26,6 +26,9 @@ pub const EXIT_TERMINATED: u8 = 143;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // arti's TLS layer picks no crypto backend itself; ours is ring. An
+    // error only means one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

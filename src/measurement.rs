@@ -27,6 +27,19 @@ pub enum Operation {
     TlsHandshakeControl,
     HttpRoundTrip,
     DnsRoundTrip,
+    /// Starting a pluggable-transport client binary (managed-PT protocol).
+    PtLaunch,
+    /// The transport's own handshake and the Tor channel through it.
+    PtHandshake,
+    /// Tor link handshake: VERSIONS, CERTS, AUTH_CHALLENGE, NETINFO, with
+    /// the bridge identity checked against the line.
+    TorHandshake,
+    /// A one-hop circuit (CREATE_FAST) on the channel.
+    TorCircuit,
+    /// Directory downloads over BEGIN_DIR: the data test.
+    TorDirFetch,
+    /// A full Tor client bootstrapping through the bridge (deep mode).
+    TorBootstrap,
 }
 
 impl Operation {
@@ -38,6 +51,12 @@ impl Operation {
             Operation::TlsHandshakeControl => "tls_handshake_control",
             Operation::HttpRoundTrip => "http_round_trip",
             Operation::DnsRoundTrip => "dns_round_trip",
+            Operation::PtLaunch => "pt_launch",
+            Operation::PtHandshake => "pt_handshake",
+            Operation::TorHandshake => "tor_handshake",
+            Operation::TorCircuit => "tor_circuit",
+            Operation::TorDirFetch => "tor_dir_fetch",
+            Operation::TorBootstrap => "tor_bootstrap",
         }
     }
 }
@@ -252,6 +271,23 @@ pub enum Diagnosis {
     /// The endpoint's host name could not be resolved and no bootstrap
     /// address was available.
     ResolveFailed,
+    /// TLS to the bridge failed (not a reset or timeout).
+    TlsFailed,
+    /// The bridge proved a different identity than the line names: a wrong
+    /// line, or someone in the middle.
+    IdentityMismatch,
+    /// The pluggable transport's client binary is not installed.
+    PtMissing,
+    /// The transport's handshake failed although the bridge port answers.
+    PtHandshakeFailed,
+    /// The handshake worked but data stopped after some bytes.
+    Stalled,
+    /// Data flowed, far below a usable rate.
+    Slow,
+    /// Certificates rejected because this computer's clock is wrong.
+    ClockSkew,
+    /// A full Tor client could not bootstrap through the bridge.
+    BootstrapFailed,
 }
 
 impl Diagnosis {
@@ -270,6 +306,14 @@ impl Diagnosis {
             Diagnosis::HttpError => "http_error",
             Diagnosis::BadResponse => "bad_response",
             Diagnosis::ResolveFailed => "resolve_failed",
+            Diagnosis::TlsFailed => "tls_failed",
+            Diagnosis::IdentityMismatch => "identity_mismatch",
+            Diagnosis::PtMissing => "pt_missing",
+            Diagnosis::PtHandshakeFailed => "pt_handshake_failed",
+            Diagnosis::Stalled => "stalled",
+            Diagnosis::Slow => "slow",
+            Diagnosis::ClockSkew => "clock_skew",
+            Diagnosis::BootstrapFailed => "bootstrap_failed",
         }
     }
 
@@ -309,6 +353,24 @@ impl Diagnosis {
             Diagnosis::ResolveFailed => {
                 "The server's name could not be resolved and no fallback address is known."
             }
+            Diagnosis::TlsFailed => "The encrypted connection to the bridge could not be set up.",
+            Diagnosis::IdentityMismatch => {
+                "The bridge is not the one the line names: a wrong line, or interception."
+            }
+            Diagnosis::PtMissing => {
+                "The program for this transport is not installed, so it could not be tested."
+            }
+            Diagnosis::PtHandshakeFailed => {
+                "The bridge answers, but the transport's handshake failed: wrong line or blocked."
+            }
+            Diagnosis::Stalled => {
+                "Connected fine, then data stopped: a censor cutting flows after some traffic."
+            }
+            Diagnosis::Slow => "Works, but data is very slow from here.",
+            Diagnosis::ClockSkew => {
+                "This computer's clock is wrong; fix the date and time, then try again."
+            }
+            Diagnosis::BootstrapFailed => "A full Tor client could not start through this bridge.",
         }
     }
 }
@@ -317,6 +379,36 @@ impl fmt::Display for Diagnosis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Bytes over time through an established tunnel: the test that catches
+/// censors who let handshakes through and cut flows later.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataTest {
+    /// What the test wanted to receive.
+    pub target_bytes: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    /// Average rate over the test, KiB/s.
+    pub kib_per_s: f64,
+    /// Set when data stopped flowing before the target: bytes received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled_after: Option<u64>,
+    /// (seconds since the test started, cumulative bytes), decimated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<(f64, u64)>,
+}
+
+/// Progress of a full Tor client bootstrapping through one bridge.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapTrace {
+    /// Highest percentage reached.
+    pub percent: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_to_100: Option<f64>,
+    /// (seconds since start, percent, what the client said).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<(f64, u8, String)>,
 }
 
 /// What was measured, as shown to people and stored.
@@ -358,6 +450,13 @@ pub struct Measurement {
     /// Plain-language remarks (HTTP/1.1 only, GET unsupported, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_test: Option<DataTest>,
+    /// Peer's clock minus ours, seconds, as the peer claimed it (Tor NETINFO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapTrace>,
 }
 
 impl Measurement {

@@ -35,6 +35,9 @@ fn m(kind: EndpointKind, result: Result<f64, Diagnosis>, n: usize, origin: Origi
         failed_operation: failure.map(|_| Operation::TcpConnect),
         latency_ms: latency,
         notes: vec![],
+        data_test: None,
+        clock_skew_s: None,
+        bootstrap: None,
     }
 }
 

@@ -65,6 +65,9 @@ fn measurement(id: usize, kind: EndpointKind, label: &str, start: &str, ok: bool
         } else {
             vec![]
         },
+        data_test: None,
+        clock_skew_s: None,
+        bootstrap: None,
     }
 }
 

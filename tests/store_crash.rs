@@ -51,6 +51,9 @@ fn measurement(index: usize) -> Measurement {
         failed_operation: None,
         latency_ms: Some(12.5),
         notes: vec![],
+        data_test: None,
+        clock_skew_s: None,
+        bootstrap: None,
     }
 }
 

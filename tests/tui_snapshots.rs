@@ -101,6 +101,9 @@ fn reachable_doh(info: EndpointInfo) -> Measurement {
         failed_operation: None,
         latency_ms: Some(23.4),
         notes: vec!["GET unsupported, used POST".into()],
+        data_test: None,
+        clock_skew_s: None,
+        bootstrap: None,
     }
 }
 
@@ -132,6 +135,9 @@ fn sni_filtered_dot(info: EndpointInfo) -> Measurement {
         failed_operation: Some(Operation::TlsHandshake),
         latency_ms: None,
         notes: Vec::new(),
+        data_test: None,
+        clock_skew_s: None,
+        bootstrap: None,
     }
 }
 
@@ -154,6 +160,9 @@ fn timed_out_doh(info: EndpointInfo) -> Measurement {
         failed_operation: Some(Operation::TcpConnect),
         latency_ms: None,
         notes: Vec::new(),
+        data_test: None,
+        clock_skew_s: None,
+        bootstrap: None,
     }
 }
 

@@ -23,6 +23,15 @@ pub enum EndpointKind {
     Doh,
     /// DNS over TLS (RFC 7858).
     Dot,
+    /// A vanilla Tor bridge (plain Tor link protocol).
+    Tor,
+    Obfs4,
+    Webtunnel,
+    Snowflake,
+    Meek,
+    Conjure,
+    /// A bridge with a pluggable transport bridgescout does not know.
+    OtherPt,
 }
 
 impl EndpointKind {
@@ -30,6 +39,13 @@ impl EndpointKind {
         match self {
             EndpointKind::Doh => "doh",
             EndpointKind::Dot => "dot",
+            EndpointKind::Tor => "tor",
+            EndpointKind::Obfs4 => "obfs4",
+            EndpointKind::Webtunnel => "webtunnel",
+            EndpointKind::Snowflake => "snowflake",
+            EndpointKind::Meek => "meek",
+            EndpointKind::Conjure => "conjure",
+            EndpointKind::OtherPt => "other_pt",
         }
     }
 
@@ -38,7 +54,19 @@ impl EndpointKind {
         match self {
             EndpointKind::Doh => "DoH",
             EndpointKind::Dot => "DoT",
+            EndpointKind::Tor => "Tor",
+            EndpointKind::Obfs4 => "obfs4",
+            EndpointKind::Webtunnel => "webtunnel",
+            EndpointKind::Snowflake => "snowflake",
+            EndpointKind::Meek => "meek",
+            EndpointKind::Conjure => "conjure",
+            EndpointKind::OtherPt => "PT",
         }
+    }
+
+    /// Tor bridges of any transport.
+    pub fn is_tor(self) -> bool {
+        !matches!(self, EndpointKind::Doh | EndpointKind::Dot)
     }
 }
 
@@ -80,6 +108,8 @@ pub struct DnsResolver {
 pub enum Target {
     Doh(DnsResolver),
     Dot(DnsResolver),
+    /// A Tor bridge line (any transport).
+    Bridge(bridge_line::BridgeLine),
 }
 
 /// One thing to test.
@@ -92,9 +122,19 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn kind(&self) -> EndpointKind {
-        match self.target {
+        use bridge_line::Transport;
+        match &self.target {
             Target::Doh(_) => EndpointKind::Doh,
             Target::Dot(_) => EndpointKind::Dot,
+            Target::Bridge(b) => match b.transport {
+                Transport::Vanilla => EndpointKind::Tor,
+                Transport::Obfs4 => EndpointKind::Obfs4,
+                Transport::Webtunnel => EndpointKind::Webtunnel,
+                Transport::Snowflake => EndpointKind::Snowflake,
+                Transport::Meek => EndpointKind::Meek,
+                Transport::Conjure => EndpointKind::Conjure,
+                Transport::Other(_) => EndpointKind::OtherPt,
+            },
         }
     }
 
@@ -109,6 +149,8 @@ impl Endpoint {
                 }
             }
             Target::Dot(r) => format!("tls://{}:{}", host_for_url(&r.host), r.port),
+            // The whole line: it is what a user copies into Tor.
+            Target::Bridge(b) => b.to_string(),
         }
     }
 
@@ -122,6 +164,7 @@ impl Endpoint {
                     }
                 }
             }
+            Target::Bridge(_) => {}
         }
     }
 
@@ -186,6 +229,12 @@ pub fn parse_text(text: &str, source_name: &str, origin: Origin) -> Catalog {
     if dnscrypt_md::looks_like(text) {
         return dnscrypt_md::parse(text, source_name, origin);
     }
+    if tor_json::looks_like(text) {
+        return parse_tor_json(text, source_name, origin);
+    }
+    if is_torrc(text) {
+        return parse_torrc(text, source_name, origin);
+    }
     let mut catalog = Catalog::default();
     for (idx, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -204,9 +253,81 @@ pub fn parse_text(text: &str, source_name: &str, origin: Origin) -> Catalog {
     catalog
 }
 
-/// Parses one non-comment line in any single-line format.
+/// Parses one non-comment line in any single-line format: a URL or stamp
+/// (`scheme://…`) is a resolver, anything else a bridge line.
 pub fn parse_line(line: &str, origin: Origin) -> Result<Endpoint, String> {
-    resolver_line::parse(line, origin)
+    let first = line.split_whitespace().next().unwrap_or("");
+    if first.contains("://") {
+        return resolver_line::parse(line, origin);
+    }
+    bridge_line::parse(line)
+        .map(|b| bridge_endpoint(b, origin))
+        .map_err(|e| format!("not a resolver URL, stamp or bridge line: {e}"))
+}
+
+fn bridge_endpoint(b: bridge_line::BridgeLine, origin: Origin) -> Endpoint {
+    let label = match &b.transport {
+        bridge_line::Transport::Vanilla => format!("bridge {}", b.addr),
+        t => format!("{t} {}", b.addr),
+    };
+    Endpoint {
+        label,
+        origin,
+        target: Target::Bridge(b),
+    }
+}
+
+/// A real torrc has options besides `Bridge` lines; a plain list of
+/// `Bridge …` lines is read line by line like any list.
+fn is_torrc(text: &str) -> bool {
+    torrc::looks_like(text)
+        && text.lines().any(|l| {
+            let word = l.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+            word == "usebridges" || word == "clienttransportplugin"
+        })
+}
+
+fn parse_torrc(text: &str, source_name: &str, origin: Origin) -> Catalog {
+    let (bridges, errors, _facts) = torrc::parse(text);
+    Catalog {
+        endpoints: bridges
+            .into_iter()
+            .map(|(_, b)| bridge_endpoint(b, origin))
+            .collect(),
+        errors: errors
+            .into_iter()
+            .map(|(line, message)| ParseError {
+                source_name: source_name.to_string(),
+                line,
+                message,
+            })
+            .collect(),
+    }
+}
+
+fn parse_tor_json(text: &str, source_name: &str, origin: Origin) -> Catalog {
+    let mut catalog = Catalog::default();
+    match tor_json::parse(text) {
+        Ok(groups) => {
+            for (group, entry) in groups {
+                match entry {
+                    Ok(b) => catalog.endpoints.push(bridge_endpoint(b, origin)),
+                    // JSON has no useful line numbers; name the group.
+                    Err(e) => catalog.errors.push(ParseError {
+                        source_name: format!("{source_name} ({group})"),
+                        line: 1,
+                        message: e.to_string(),
+                    }),
+                }
+            }
+        }
+        Err(e) => catalog.errors.push(ParseError {
+            source_name: source_name.to_string(),
+            line: 1,
+            message: e.to_string(),
+        }),
+    }
+    catalog
 }
 
 /// Reads one input: an existing file (or every file in a directory) or,
@@ -247,9 +368,15 @@ fn load_file(path: &Path, origin: Origin) -> Result<Catalog, CatalogError> {
 /// The lists shipped in `bridges/`, compiled in so the binary works offline
 /// from any directory.
 pub fn bundled() -> Catalog {
-    parse_text(
+    let mut catalog = parse_text(
         include_str!("../../bridges/resolvers.txt"),
         "bridges/resolvers.txt",
         Origin::Builtin,
-    )
+    );
+    catalog.extend(parse_text(
+        include_str!("../../bridges/tor-builtin.txt"),
+        "bridges/tor-builtin.txt",
+        Origin::Builtin,
+    ));
+    catalog
 }

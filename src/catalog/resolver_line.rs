@@ -65,6 +65,7 @@ pub fn parse(line: &str, origin: Origin) -> Result<Endpoint, String> {
             let target = decoded.to_target().map_err(stamp_message)?;
             let label = match &target {
                 Target::Doh(r) | Target::Dot(r) => r.host.clone(),
+                Target::Bridge(b) => b.to_string(),
             };
             (target, label)
         }
@@ -475,6 +476,7 @@ mod tests {
     fn resolver(ep: &Endpoint) -> &DnsResolver {
         match &ep.target {
             Target::Doh(r) | Target::Dot(r) => r,
+            Target::Bridge(b) => panic!("not a resolver: {b}"),
         }
     }
 

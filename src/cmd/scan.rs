@@ -11,6 +11,7 @@ use bridgescout::measurement::Measurement;
 use bridgescout::netctx;
 use bridgescout::probe::ProbeConfig;
 use bridgescout::probe::tls::TlsSettings;
+use bridgescout::probe::tor::TorConfig;
 use bridgescout::report::{Format, Writer};
 use bridgescout::run::{NetworkContext, RunMeta};
 use bridgescout::tui::{TuiError, TuiOptions};
@@ -130,6 +131,14 @@ fn engine_config(args: &ProbeArgs) -> anyhow::Result<EngineConfig> {
             control_sni: args.control_sni.clone(),
             tls,
             system_resolver: !args.no_system_dns,
+            tor: TorConfig {
+                data_target_bytes: args.data_bytes,
+                stall_after: Duration::from_secs_f64(args.stall_after),
+                pt_paths: args.pt_path.clone(),
+                deep: args.deep,
+                network_toml: args.tor_network.clone(),
+                ..TorConfig::default()
+            },
             ..ProbeConfig::default()
         },
     })

@@ -65,6 +65,7 @@ pub struct OoniMeasurement {
 pub fn test_name(kind: EndpointKind) -> &'static str {
     match kind {
         EndpointKind::Doh | EndpointKind::Dot => "dnscheck",
+        _ => "tor",
     }
 }
 
@@ -72,6 +73,9 @@ pub fn test_name(kind: EndpointKind) -> &'static str {
 pub fn test_keys(m: &Measurement) -> Value {
     match m.endpoint.kind {
         EndpointKind::Doh | EndpointKind::Dot => dnscheck_test_keys(m),
+        // OONI's tor test calls vanilla bridges `or_port`.
+        EndpointKind::Tor => tor_test_keys(m, "or_port"),
+        other => tor_test_keys(m, other.as_str()),
     }
 }
 
@@ -108,7 +112,7 @@ fn input_for(m: &Measurement) -> String {
             Some(rest) => format!("dot://{rest}"),
             None => m.endpoint.address.clone(),
         },
-        EndpointKind::Doh => m.endpoint.address.clone(),
+        _ => m.endpoint.address.clone(),
     }
 }
 
@@ -189,6 +193,8 @@ fn ooni_operation(op: Operation) -> &'static str {
         Operation::TlsHandshake | Operation::TlsHandshakeControl => "tls_handshake",
         Operation::HttpRoundTrip => "http_transaction",
         Operation::DnsRoundTrip => "dns_round_trip",
+        // No OONI names for these; ours, unchanged.
+        other => other.as_str(),
     }
 }
 
@@ -306,6 +312,7 @@ fn peer_keys(steps: &[&Step], engine: &str) -> serde_json::Map<String, Value> {
             Operation::TlsHandshake | Operation::TlsHandshakeControl => "tls_handshake_done",
             Operation::HttpRoundTrip => "http_transaction_done",
             Operation::DnsRoundTrip => "dns_round_trip_done",
+            other => other.as_str(),
         };
         events.push(json!({
             "address": peer,
@@ -367,7 +374,7 @@ fn peer_keys(steps: &[&Step], engine: &str) -> serde_json::Map<String, Value> {
                     }));
                 }
             }
-            Operation::Resolve => {}
+            _ => {}
         }
     }
     let none_if_empty = |v: Vec<Value>| {
@@ -437,7 +444,8 @@ pub fn dnscheck_test_keys(m: &Measurement) -> Value {
     };
     let (scheme, engine) = match m.endpoint.kind {
         EndpointKind::Doh => ("https", "doh"),
-        EndpointKind::Dot => ("dot", "dot"),
+        // Only DoT (and DoH above) reach dnscheck.
+        _ => ("dot", "dot"),
     };
     // The DoH path, when the address is a (non-redacted) URL.
     let path = m
@@ -566,6 +574,9 @@ mod tests {
             failed_operation: Some(Operation::TcpConnect),
             latency_ms: None,
             notes: vec![],
+            data_test: None,
+            clock_skew_s: None,
+            bootstrap: None,
         };
         let k = tor_test_keys(&m, "obfs4");
         assert_eq!(k["obfs4_total"], 1);

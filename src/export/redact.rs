@@ -604,6 +604,9 @@ mod tests {
             failed_operation: None,
             latency_ms: Some(12.5),
             notes: vec![],
+            data_test: None,
+            clock_skew_s: None,
+            bootstrap: None,
         };
         let out = r().measurement(&m);
         assert_eq!(out.endpoint, m.endpoint);

@@ -405,6 +405,9 @@ mod tests {
             failed_operation: None,
             latency_ms: ok.then_some(lat),
             notes: vec![],
+            data_test: None,
+            clock_skew_s: None,
+            bootstrap: None,
         }
     }
 

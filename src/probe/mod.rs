@@ -20,6 +20,7 @@ pub mod dot;
 pub mod failure;
 pub mod resolver;
 pub mod tls;
+pub mod tor;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -40,6 +41,7 @@ pub struct ProbeConfig {
     /// Ask the operating system's resolver for endpoint host names. Tests
     /// turn this off so no query leaves the machine for a made-up name.
     pub system_resolver: bool,
+    pub tor: tor::TorConfig,
 }
 
 impl Default for ProbeConfig {
@@ -51,6 +53,7 @@ impl Default for ProbeConfig {
             tls: tls::TlsSettings::default(),
             max_addresses: 4,
             system_resolver: true,
+            tor: tor::TorConfig::default(),
         }
     }
 }
@@ -175,6 +178,7 @@ impl Recorder {
 #[derive(Debug, Clone)]
 pub enum Evidence {
     DnsResolver(resolver::ResolverEvidence),
+    Tor(tor::TorEvidence),
 }
 
 /// One protocol's way of testing endpoints.
@@ -192,6 +196,7 @@ pub fn probe_for(target: &Target) -> &'static dyn Probe {
     match target {
         Target::Doh(_) => &resolver::ResolverProbe(resolver::Protocol::Doh),
         Target::Dot(_) => &resolver::ResolverProbe(resolver::Protocol::Dot),
+        Target::Bridge(_) => &tor::TorProbe,
     }
 }
 

@@ -35,6 +35,13 @@ impl Probe for ResolverProbe {
                 Target::Doh(r) | Target::Dot(r) => {
                     Evidence::DnsResolver(probe(r, self.0, config, rec).await)
                 }
+                // The engine never routes a bridge here.
+                Target::Bridge(_) => Evidence::DnsResolver(ResolverEvidence {
+                    system: None,
+                    plain: Vec::new(),
+                    bootstrap: Vec::new(),
+                    attempts: Vec::new(),
+                }),
             }
         })
     }

@@ -435,6 +435,9 @@ mod tests {
             failed_operation: (!reachable).then_some(Operation::TcpConnect),
             latency_ms: latency,
             notes: Vec::new(),
+            data_test: None,
+            clock_skew_s: None,
+            bootstrap: None,
         }
     }
 

@@ -185,6 +185,19 @@ pub fn diagnosis_phrase(d: Diagnosis, short: bool) -> &'static str {
         (Diagnosis::BadResponse, _) => "bad answer",
         (Diagnosis::ResolveFailed, true) => "no address",
         (Diagnosis::ResolveFailed, false) => "name not resolvable",
+        (Diagnosis::TlsFailed, _) => "TLS failed",
+        (Diagnosis::IdentityMismatch, true) => "wrong identity",
+        (Diagnosis::IdentityMismatch, false) => "identity mismatch (wrong line?)",
+        (Diagnosis::PtMissing, true) => "no PT program",
+        (Diagnosis::PtMissing, false) => "transport program not installed",
+        (Diagnosis::PtHandshakeFailed, true) => "PT handshake",
+        (Diagnosis::PtHandshakeFailed, false) => "transport handshake failed",
+        (Diagnosis::Stalled, true) => "stalled",
+        (Diagnosis::Stalled, false) => "data cut after handshake",
+        (Diagnosis::Slow, _) => "slow",
+        (Diagnosis::ClockSkew, true) => "clock wrong",
+        (Diagnosis::ClockSkew, false) => "your clock is wrong",
+        (Diagnosis::BootstrapFailed, _) => "bootstrap failed",
     }
 }
 

@@ -1,46 +1,10 @@
-//! From evidence to a verdict, a blocking diagnosis and a rank.
-//!
-//! Kept free of I/O so every rule can be unit-tested on made-up evidence.
+//! Verdicts for DoH/DoT resolvers.
 
-use std::cmp::Ordering;
-
-use crate::measurement::{Diagnosis, Failure, Measurement, Operation, Verdict};
-use crate::probe::Evidence;
+use super::{Judged, cmp_latency, transport_diagnosis};
+use crate::measurement::{Diagnosis, Failure, Operation};
 use crate::probe::resolver::{Attempt, ExchangeFail, ResolverEvidence, Stage, lying_failure};
 
-/// The judged part of a measurement.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Judged {
-    pub verdict: Verdict,
-    pub diagnosis: Diagnosis,
-    pub failure: Option<Failure>,
-    pub failed_operation: Option<Operation>,
-    pub latency_ms: Option<f64>,
-    pub notes: Vec<String>,
-}
-
-impl Judged {
-    fn failed(diagnosis: Diagnosis, op: Operation, failure: Failure) -> Judged {
-        Judged {
-            verdict: Verdict::Failed,
-            diagnosis,
-            failure: Some(failure),
-            failed_operation: Some(op),
-            latency_ms: None,
-            notes: Vec::new(),
-        }
-    }
-}
-
-/// `network_up`: some probe of this scan completed a TCP connect, so the
-/// network works and silence from one address is targeted.
-pub fn judge(evidence: &Evidence, network_up: bool) -> Judged {
-    match evidence {
-        Evidence::DnsResolver(e) => judge_resolver(e, network_up),
-    }
-}
-
-fn judge_resolver(e: &ResolverEvidence, network_up: bool) -> Judged {
+pub(super) fn judge(e: &ResolverEvidence, network_up: bool) -> Judged {
     let mut notes: Vec<String> = Vec::new();
     for a in &e.attempts {
         for n in &a.notes {
@@ -54,14 +18,8 @@ fn judge_resolver(e: &ResolverEvidence, network_up: bool) -> Judged {
         .iter()
         .min_by(|a, b| cmp_latency(a.latency_ms, b.latency_ms))
     {
-        let mut judged = Judged {
-            verdict: Verdict::Reachable,
-            diagnosis: Diagnosis::Ok,
-            failure: None,
-            failed_operation: None,
-            latency_ms: best.latency_ms,
-            notes,
-        };
+        let mut judged = Judged::reachable(best.latency_ms);
+        judged.notes = notes;
         if system_answer_poisoned(e) {
             judged.diagnosis = Diagnosis::DnsPoisoned;
             judged.notes.push(
@@ -137,25 +95,6 @@ fn judge_attempt(a: &Attempt, network_up: bool) -> Judged {
     Judged::failed(diagnosis, *op, f.clone())
 }
 
-/// Maps a transport failure to a diagnosis. A dropped TCP connect is
-/// `ip_blocked` only when other hosts answered during the same scan.
-fn transport_diagnosis(f: &Failure, network_up: bool, at_connect: bool) -> Diagnosis {
-    match f {
-        Failure::GenericTimeout if at_connect && network_up => Diagnosis::IpBlocked,
-        Failure::GenericTimeout => Diagnosis::Timeout,
-        Failure::ConnectionRefused => Diagnosis::ConnectionRefused,
-        Failure::ConnectionReset | Failure::ConnectionAborted | Failure::Eof => {
-            Diagnosis::ConnectionReset
-        }
-        Failure::HostUnreachable | Failure::NetworkUnreachable => Diagnosis::HostUnreachable,
-        f if f.is_certificate() => Diagnosis::CertificateInvalid,
-        Failure::HttpUnexpectedStatusCode => Diagnosis::HttpError,
-        _ => Diagnosis::BadResponse,
-    }
-}
-
-/// A lookup of the host (system resolver or plain-DNS bootstrap resolver)
-/// was made, none of its addresses worked (or it failed), while a known
 /// address that no lookup returned did work.
 fn system_answer_poisoned(e: &ResolverEvidence) -> bool {
     if e.system.is_none() && e.plain.is_empty() {
@@ -169,33 +108,15 @@ fn system_answer_poisoned(e: &ResolverEvidence) -> bool {
     known_only_ok && !lookup_ok
 }
 
-fn cmp_latency(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
-}
-
-/// Ranking: reachable first, fastest first; then failed by label.
-pub fn rank_cmp(a: &Measurement, b: &Measurement) -> Ordering {
-    b.is_reachable()
-        .cmp(&a.is_reachable())
-        .then_with(|| {
-            if a.is_reachable() {
-                cmp_latency(a.latency_ms, b.latency_ms)
-            } else {
-                Ordering::Equal
-            }
-        })
-        .then_with(|| a.endpoint.label.cmp(&b.endpoint.label))
-        .then_with(|| a.id.cmp(&b.id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measurement::Verdict;
+    use crate::probe::Evidence;
+
+    fn judge(e: &Evidence, up: bool) -> Judged {
+        super::super::judge(e, up)
+    }
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
     fn addr(last: u8) -> SocketAddr {
