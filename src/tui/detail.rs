@@ -109,6 +109,25 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
                 millis(m.runtime * 1000.0)
             ))],
         );
+        if let Some(d) = &m.data_test {
+            field("Data test", vec![Span::raw(data_summary(d))]);
+        }
+        if let Some(skew) = m.clock_skew_s {
+            field(
+                "Clock",
+                vec![Span::raw(format!("peer clock differs by {skew:+.0} s"))],
+            );
+        }
+        if let Some(b) = &m.bootstrap {
+            let done = b
+                .seconds_to_100
+                .map(|s| format!(" in {s:.1} s"))
+                .unwrap_or_default();
+            field(
+                "Bootstrap",
+                vec![Span::raw(format!("{} %{done}", b.percent))],
+            );
+        }
     }
 
     let steps = row.steps();
@@ -133,6 +152,20 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+/// "67480 of 65536 bytes in 0.86 s (76.8 KiB/s)", or where it stalled.
+pub fn data_summary(d: &crate::measurement::DataTest) -> String {
+    match d.stalled_after {
+        Some(n) => format!(
+            "stalled after {n} of {} bytes ({:.1} s)",
+            d.target_bytes, d.seconds
+        ),
+        None => format!(
+            "{} of {} bytes in {:.2} s ({:.1} KiB/s)",
+            d.bytes, d.target_bytes, d.seconds, d.kib_per_s
+        ),
+    }
 }
 
 /// Seconds the timeline spans: the runtime, or the latest step end while
@@ -233,6 +266,30 @@ fn bar(t0: f64, t: f64, total: f64, w: usize) -> (usize, usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_summary_says_where_it_stalled() {
+        let mut d = crate::measurement::DataTest {
+            target_bytes: 65536,
+            bytes: 49152,
+            seconds: 10.5,
+            kib_per_s: 4.6,
+            stalled_after: Some(49152),
+            samples: Vec::new(),
+        };
+        assert_eq!(
+            data_summary(&d),
+            "stalled after 49152 of 65536 bytes (10.5 s)"
+        );
+        d.stalled_after = None;
+        d.bytes = 67480;
+        d.seconds = 0.86;
+        d.kib_per_s = 76.8;
+        assert_eq!(
+            data_summary(&d),
+            "67480 of 65536 bytes in 0.86 s (76.8 KiB/s)"
+        );
+    }
 
     #[test]
     fn bar_is_proportional_and_safe() {
