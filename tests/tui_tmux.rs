@@ -145,6 +145,24 @@ async fn tui_in_tmux_shows_results_details_and_restores_terminal() {
             println!("{detail}");
         }
 
+        // `e` writes an anonymized export next to the history database.
+        tmux.keys("e");
+        let shown = tmux.wait_for(Duration::from_secs(10), "export message", |s| {
+            s.contains("exported (anonymized) to")
+        });
+        let exports = db_for_check.with_file_name("exports");
+        let files: Vec<_> = std::fs::read_dir(&exports)
+            .unwrap_or_else(|e| panic!("no export dir {}: {e}\n{shown}", exports.display()))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        assert_eq!(files.len(), 1, "one export written: {files:?}");
+        let body = std::fs::read_to_string(&files[0]).expect("read export");
+        assert!(body.contains("\"redacted\": true") || body.contains("\"redacted\":true"));
+        assert!(
+            !body.contains(DEFAULT_HOST),
+            "user endpoints are hashed:\n{body}"
+        );
+
         tmux.keys("q");
         let start = Instant::now();
         while !status.exists() {

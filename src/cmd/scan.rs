@@ -14,7 +14,7 @@ use bridgescout::probe::tls::TlsSettings;
 use bridgescout::probe::tor::TorConfig;
 use bridgescout::report::{Format, Writer};
 use bridgescout::run::{NetworkContext, RunMeta};
-use bridgescout::tui::{TuiError, TuiOptions};
+use bridgescout::tui::{ExportSetup, TuiError, TuiOptions};
 
 use crate::cli::{FormatArg, ProbeArgs};
 use crate::{EXIT_CANCELLED, EXIT_NONE_REACHABLE, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE};
@@ -35,17 +35,31 @@ pub async fn run(
     }
     let config = engine_config(args)?;
     let network = network_context(args).await?;
+    let meta = RunMeta::starting_now(network);
     let mut scan = engine::start(endpoints, config);
     if !args.no_history {
         let path = super::db_path(args)?;
-        if let Some((store, run_id)) = super::recorder::open(&path, &RunMeta::starting_now(network))
-        {
+        if let Some((store, run_id)) = super::recorder::open(&path, &meta) {
             scan = super::recorder::tee(scan, store, run_id);
         }
     }
     // The UI needs a terminal; otherwise behave like `scan`.
     if want_tui && std::io::stdout().is_terminal() {
-        return tui(scan, args.no_color).await;
+        // Exports from the UI go next to the history database.
+        let export = super::db_path(args).ok().and_then(|db| {
+            db.parent().map(|dir| ExportSetup {
+                dir: dir.join("exports"),
+                meta,
+            })
+        });
+        return tui(
+            scan,
+            TuiOptions {
+                no_color: args.no_color,
+                export,
+            },
+        )
+        .await;
     }
     let format = match format {
         Some(FormatArg::Jsonl) => Format::Jsonl,
@@ -84,8 +98,8 @@ async fn network_context(args: &ProbeArgs) -> anyhow::Result<NetworkContext> {
     )?)
 }
 
-async fn tui(scan: Scan, no_color: bool) -> anyhow::Result<u8> {
-    let done = match bridgescout::tui::run(scan, TuiOptions { no_color }).await {
+async fn tui(scan: Scan, opts: TuiOptions) -> anyhow::Result<u8> {
+    let done = match bridgescout::tui::run(scan, opts).await {
         Ok(done) => done,
         Err(TuiError::Terminated { .. }) => return Ok(EXIT_TERMINATED),
         Err(e) => return Err(e.into()),

@@ -131,6 +131,8 @@ pub enum Action {
     None,
     /// Stop the scan and leave the UI.
     Quit,
+    /// Write an anonymized export of the results so far.
+    Export,
 }
 
 /// Whether the engine is still working.
@@ -166,6 +168,9 @@ pub struct App {
     page: usize,
     detail_open: bool,
     scan: ScanState,
+    /// One line of feedback (e.g. where an export went); cleared by the
+    /// next key.
+    status: Option<String>,
 }
 
 impl App {
@@ -186,6 +191,7 @@ impl App {
             page: 10,
             detail_open: false,
             scan: ScanState::Running,
+            status: None,
         }
     }
 
@@ -242,6 +248,7 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Action::None;
         }
+        self.status = None;
         let page = self.page as isize;
         match key.code {
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
@@ -257,9 +264,18 @@ impl App {
                 self.select_position(self.order.len().saturating_sub(1));
             }
             KeyCode::Enter | KeyCode::Tab => self.detail_open = !self.detail_open,
+            KeyCode::Char('e') => return Action::Export,
             _ => {}
         }
         Action::None
+    }
+
+    pub fn set_status(&mut self, msg: String) {
+        self.status = Some(msg);
+    }
+
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
     }
 
     /// Tells the app how many table rows fit, for paging and scrolling.

@@ -47,8 +47,15 @@ const EVENT_BATCH: usize = 1024;
 /// From this width the detail pane goes beside the table, not below it.
 const SIDE_BY_SIDE_MIN: u16 = 140;
 
-/// How the UI looks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Where the `e` key writes an anonymized export of the results so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportSetup {
+    pub dir: std::path::PathBuf,
+    pub meta: crate::run::RunMeta,
+}
+
+/// How the UI looks and what it may write.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TuiOptions {
     /// No colours at all (symbols, words and bold/reverse still carry the
     /// meaning). `run` also turns colour off when the `NO_COLOR`
@@ -56,6 +63,8 @@ pub struct TuiOptions {
     /// that is checked there, in one place, so callers only pass their
     /// `--no-color` flag and tests stay independent of the environment.
     pub no_color: bool,
+    /// `None`: the export key only says it is unavailable.
+    pub export: Option<ExportSetup>,
 }
 
 impl TuiOptions {
@@ -167,6 +176,7 @@ pub async fn run(mut scan: Scan, opts: TuiOptions) -> Result<Vec<Measurement>, T
         &mut term.terminal,
         &theme,
         &mut input_rx,
+        opts.export.as_ref(),
     )
     .await;
 
@@ -201,6 +211,7 @@ async fn event_loop(
     terminal: &mut Term,
     theme: &Theme,
     input: &mut mpsc::UnboundedReceiver<io::Result<TermEvent>>,
+    export: Option<&ExportSetup>,
 ) -> Result<Exit, TuiError> {
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -226,8 +237,13 @@ async fn event_loop(
             },
             ev = input.recv() => match ev {
                 Some(Ok(TermEvent::Key(key))) => {
-                    if app.on_key(key) == Action::Quit {
-                        return Ok(Exit::Quit);
+                    match app.on_key(key) {
+                        Action::Quit => return Ok(Exit::Quit),
+                        Action::Export => {
+                            let msg = export_now(app, export);
+                            app.set_status(msg);
+                        }
+                        Action::None => {}
                     }
                     // Keys redraw at once: waiting for the next frame feels laggy.
                     draw(terminal, app, theme)?;
@@ -251,6 +267,36 @@ async fn event_loop(
             }
             () = sigterm.recv() => return Ok(Exit::Terminated),
         }
+    }
+}
+
+/// Writes the finished results, anonymized (the export defaults), to a new
+/// JSON file; returns the line to show.
+fn export_now(app: &App, setup: Option<&ExportSetup>) -> String {
+    let Some(setup) = setup else {
+        return "export unavailable: no directory to write to".into();
+    };
+    let run = crate::run::Run {
+        meta: setup.meta.clone(),
+        measurements: app.measurements(),
+    };
+    if run.measurements.is_empty() {
+        return "nothing to export yet".into();
+    }
+    let mut buf = Vec::new();
+    let opts = crate::export::ExportOptions::default();
+    if let Err(e) =
+        crate::export::export(&[run], crate::export::ExportFormat::Json, &opts, &mut buf)
+    {
+        return format!("export failed: {e}");
+    }
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace([':', '-'], "");
+    let path = setup.dir.join(format!("bridgescout-export-{stamp}.json"));
+    match std::fs::create_dir_all(&setup.dir).and_then(|()| std::fs::write(&path, &buf)) {
+        Ok(()) => format!("exported (anonymized) to {}", path.display()),
+        Err(e) => format!("export failed: {e}"),
     }
 }
 

@@ -42,6 +42,10 @@ pub fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if area.is_empty() {
         return;
     }
+    if let Some(msg) = app.status() {
+        frame.render_widget(Paragraph::new(Line::raw(msg.to_string())), area);
+        return;
+    }
     let details = if app.detail_open() {
         "hide details"
     } else {
@@ -53,6 +57,7 @@ pub fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ("PgUp/PgDn", "page"),
             ("Home/End", "first/last"),
             ("Enter", details),
+            ("e", "export"),
             ("q", "quit"),
         ]
     } else {
