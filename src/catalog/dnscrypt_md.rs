@@ -184,14 +184,14 @@ pub fn parse_with_skipped(text: &str, source_name: &str, origin: Origin) -> (Cat
         });
     }
 
-    if catalog.endpoints.is_empty() {
-        if let Some(line) = first_skipped_line {
-            catalog.errors.push(ParseError {
-                source_name: source_name.to_string(),
-                line,
-                message: format!("no DoH or DoT stamps in this list: {skipped}"),
-            });
-        }
+    if catalog.endpoints.is_empty()
+        && let Some(line) = first_skipped_line
+    {
+        catalog.errors.push(ParseError {
+            source_name: source_name.to_string(),
+            line,
+            message: format!("no DoH or DoT stamps in this list: {skipped}"),
+        });
     }
     (catalog, skipped)
 }

@@ -614,14 +614,14 @@ fn parse_addr(text: &str, field: &'static str) -> Result<StampAddr, StampError> 
             port: None,
         });
     }
-    if let Some((ip, port)) = text.rsplit_once(':') {
-        if let Ok(ip) = ip.parse::<Ipv4Addr>() {
-            let port = parse_port(port).map_err(|r| bad_addr(field, text, r))?;
-            return Ok(StampAddr {
-                ip: Some(IpAddr::V4(ip)),
-                port: Some(port),
-            });
-        }
+    if let Some((ip, port)) = text.rsplit_once(':')
+        && let Ok(ip) = ip.parse::<Ipv4Addr>()
+    {
+        let port = parse_port(port).map_err(|r| bad_addr(field, text, r))?;
+        return Ok(StampAddr {
+            ip: Some(IpAddr::V4(ip)),
+            port: Some(port),
+        });
     }
     Err(bad_addr(field, text, "not an IP address"))
 }

@@ -465,14 +465,13 @@ pub fn dnscheck_test_keys(m: &Measurement) -> Value {
     let mut domain = Value::Null;
     for (peer, steps) in by_peer {
         let keys = peer_keys(&steps, engine);
-        if domain.is_null() {
-            if let Some(q) = keys
+        if domain.is_null()
+            && let Some(q) = keys
                 .get("queries")
                 .and_then(Value::as_array)
                 .and_then(|q| q.first())
-            {
-                domain = q.get("hostname").cloned().unwrap_or(Value::Null);
-            }
+        {
+            domain = q.get("hostname").cloned().unwrap_or(Value::Null);
         }
         lookups.insert(format!("{scheme}://{peer}{path}"), Value::Object(keys));
     }

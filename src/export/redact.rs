@@ -317,12 +317,13 @@ fn replace_dotted_quads(run: &str, f: &mut impl FnMut(&str) -> String) -> String
     let mut i = 0;
     while i < bytes.len() {
         let boundary = i == 0 || !bytes[i - 1].is_ascii_digit();
-        if boundary && bytes[i].is_ascii_digit() {
-            if let Some(len) = dotted_quad_len(&run[i..]) {
-                out.push_str(&f(&run[i..i + len]));
-                i += len;
-                continue;
-            }
+        if boundary
+            && bytes[i].is_ascii_digit()
+            && let Some(len) = dotted_quad_len(&run[i..])
+        {
+            out.push_str(&f(&run[i..i + len]));
+            i += len;
+            continue;
         }
         out.push(char::from(bytes[i]));
         i += 1;

@@ -312,24 +312,23 @@ pub fn read_export(path: &Path) -> Result<Vec<Run>, MergeError> {
         });
     }
     // One document, or else JSON Lines.
-    if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
-        if v.get("measurement").is_none() {
-            check_header(path, &v)?;
-            let doc: ExportDocument =
-                serde_json::from_value(v).map_err(|e| MergeError::Invalid {
-                    path: path.to_path_buf(),
-                    line: 1,
-                    message: e.to_string(),
-                })?;
-            return Ok(doc
-                .runs
-                .into_iter()
-                .map(|r| Run {
-                    meta: r.meta,
-                    measurements: r.measurements,
-                })
-                .collect());
-        }
+    if let Ok(v) = serde_json::from_str::<Value>(trimmed)
+        && v.get("measurement").is_none()
+    {
+        check_header(path, &v)?;
+        let doc: ExportDocument = serde_json::from_value(v).map_err(|e| MergeError::Invalid {
+            path: path.to_path_buf(),
+            line: 1,
+            message: e.to_string(),
+        })?;
+        return Ok(doc
+            .runs
+            .into_iter()
+            .map(|r| Run {
+                meta: r.meta,
+                measurements: r.measurements,
+            })
+            .collect());
     }
     let mut runs: Vec<Run> = Vec::new();
     for (i, line) in text.lines().enumerate() {

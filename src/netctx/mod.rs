@@ -156,11 +156,11 @@ impl NetworkContext {
                 .country(ip.to_canonical())
                 .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
                 .map(|c| c.to_ascii_uppercase());
-            if let Some(db) = &asn_db {
-                if let Some((asn, name)) = db.lookup(ip)? {
-                    ctx.asn = Some(asn);
-                    ctx.as_name = name;
-                }
+            if let Some(db) = &asn_db
+                && let Some((asn, name)) = db.lookup(ip)?
+            {
+                ctx.asn = Some(asn);
+                ctx.as_name = name;
             }
         }
         Ok(ctx)

@@ -178,7 +178,8 @@ impl Recorder {
 #[derive(Debug, Clone)]
 pub enum Evidence {
     DnsResolver(resolver::ResolverEvidence),
-    Tor(tor::TorEvidence),
+    // Boxed: Tor evidence is several times larger than the rest.
+    Tor(Box<tor::TorEvidence>),
 }
 
 /// One protocol's way of testing endpoints.
