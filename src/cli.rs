@@ -175,9 +175,21 @@ pub struct ProbeArgs {
     /// Seconds without new data before the data test calls a bridge stalled.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
     pub stall_after: f64,
+    /// Workshop mode: the UI starts with addresses of your own endpoints
+    /// hidden (`p` toggles), for projectors and screen sharing.
+    #[arg(long, global = true)]
+    pub workshop: bool,
+    /// Language of the UI: en, ru, kk (default: from LANG).
+    #[arg(long, global = true, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<bridgescout::tui::i18n::Lang>,
     /// No colours (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,
+}
+
+fn parse_lang(s: &str) -> Result<bridgescout::tui::i18n::Lang, String> {
+    bridgescout::tui::i18n::Lang::parse(s)
+        .ok_or_else(|| format!("unknown language {s:?}: use en, ru or kk"))
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {

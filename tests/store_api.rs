@@ -38,7 +38,7 @@ fn measurement(id: usize, kind: EndpointKind, label: &str, start: &str, ok: bool
             kind,
             label: label.to_string(),
             address: format!("https://{label}/dns-query"),
-            origin: if id % 2 == 0 {
+            origin: if id.is_multiple_of(2) {
                 Origin::Builtin
             } else {
                 Origin::User

@@ -11,7 +11,7 @@ use bridgescout::engine::Event;
 use bridgescout::measurement::{
     Diagnosis, EndpointInfo, Failure, Measurement, Operation, SCHEMA_VERSION, Step, Verdict,
 };
-use bridgescout::tui::{App, Theme, render};
+use bridgescout::tui::{App, Lang, Theme, render};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -386,6 +386,13 @@ fn scrolled_table_keeps_selection_visible() {
 #[test]
 fn any_size_renders_without_panic() {
     let mut apps = vec![App::new(Vec::new()), fixture()];
+    let mut help = fixture();
+    press(&mut help, KeyCode::Char('?'));
+    apps.push(help);
+    let mut ru = fixture();
+    ru.set_lang(Lang::Ru);
+    press(&mut ru, KeyCode::Enter);
+    apps.push(ru);
     for id in [1, 3, 4] {
         let mut app = fixture();
         for _ in 0..id {
@@ -408,6 +415,157 @@ fn any_size_renders_without_panic() {
         }
     }
     // The smallest size the brief names, for the record.
-    let tiny = text(&draw(&apps[2], Theme::plain(), 10, 5));
+    let tiny = text(&draw(&apps[4], Theme::plain(), 10, 5));
     assert_eq!(tiny.lines().count(), 5);
+}
+
+#[test]
+fn wide_summary_panel() {
+    let app = fixture();
+    let (text, _) = render_both(&app, 120, 40);
+    // The panel: title, recommendation, per-method tally with symbols.
+    assert!(text.contains("┌ Summary"), "{text}");
+    assert!(text.contains("Works here: DoH (1 of 2). Not working: DoT (SNI blocked)."));
+    assert!(text.contains("✔ DoH 1/2 23.4 ms"));
+    assert!(text.contains("✘ DoT 0/1"));
+    let lines: Vec<&str> = text.lines().collect();
+    let summary_at = lines.iter().position(|l| l.contains("Works here")).unwrap();
+    let table_at = lines.iter().position(|l| l.contains("Latency")).unwrap();
+    assert!(summary_at < table_at, "summary above the table");
+    insta::assert_snapshot!("wide_summary", lines[..table_at].join("\n"));
+}
+
+/// Everything timed out: the recommendation says shutdown, on one line
+/// plus a method line on a narrow terminal.
+#[test]
+fn narrow_summary_when_nothing_works() {
+    let eps = endpoints();
+    let mut app = App::new(eps[..3].to_vec());
+    for (id, ep) in eps.iter().take(3).enumerate() {
+        let mut m = timed_out_doh(ep.clone());
+        m.id = id;
+        app.on_event(Event::Finished(Box::new(m)));
+    }
+    app.on_event(Event::Done { cancelled: false });
+    let (text, _) = render_both(&app, 60, 20);
+    // Wrapped, not cut: the conclusion is at the end of the sentence.
+    assert!(text.contains("general shutdown"), "{text}");
+    assert!(text.contains("✘ DoH 0/2 · ✘ DoT 0/1"), "{text}");
+    insta::assert_snapshot!("narrow_summary_nothing_works", text);
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = fixture();
+    press(&mut app, KeyCode::Char('?'));
+    let (text, buf) = render_both(&app, 120, 40);
+    for key in [
+        "copy the selected working endpoint",
+        "privacy mode",
+        "Press any key",
+    ] {
+        assert!(text.contains(key), "{key}:\n{text}");
+    }
+    assert_eq!(buf[find(&buf, "Keys")].fg, Color::Cyan);
+    insta::assert_snapshot!("help_overlay", text);
+    // Any key closes it; small terminals clip it without panicking.
+    let (small, _) = render_both(&app, 30, 8);
+    assert!(small.contains("Keys"), "{small}");
+    press(&mut app, KeyCode::Char('x'));
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(!text.contains("Press any key"));
+}
+
+fn user_bridge() -> (EndpointInfo, Measurement) {
+    let line =
+        "obfs4 203.0.113.7:443 0123456789ABCDEF0123456789ABCDEF01234567 cert=c2VjcmV0 iat-mode=0";
+    let info = EndpointInfo {
+        kind: EndpointKind::Obfs4,
+        label: "obfs4 203.0.113.7:443".into(),
+        address: line.into(),
+        origin: Origin::User,
+    };
+    let mut connect = step(Operation::TcpConnect, "203.0.113.7:443", 0.0, 0.02);
+    connect.addresses = vec!["203.0.113.7".into()];
+    let mut pt = step(Operation::PtHandshake, "203.0.113.7:443", 0.02, 0.3);
+    pt.detail = Some("lyrebird 0.5".into());
+    let m = Measurement {
+        schema_version: SCHEMA_VERSION,
+        id: 0,
+        endpoint: info.clone(),
+        start_time: "2025-03-01T12:00:00.000Z".into(),
+        runtime: 0.31,
+        steps: vec![connect, pt],
+        verdict: Verdict::Reachable,
+        diagnosis: Diagnosis::Ok,
+        failure: None,
+        failed_operation: None,
+        latency_ms: Some(280.0),
+        notes: Vec::new(),
+        data_test: None,
+        clock_skew_s: None,
+        bootstrap: None,
+    };
+    (info, m)
+}
+
+#[test]
+fn masked_view_hides_user_addresses() {
+    let (info, m) = user_bridge();
+    let mut eps = vec![info];
+    eps.extend(endpoints().into_iter().take(1));
+    let mut app = App::new(eps.clone());
+    app.on_event(Event::Finished(Box::new(m)));
+    let mut cf = reachable_doh(eps[1].clone());
+    cf.id = 1;
+    app.on_event(Event::Finished(Box::new(cf)));
+    // Ranked: cloudflare (23.4 ms), then the bridge.
+    press(&mut app, KeyCode::End);
+    press(&mut app, KeyCode::Enter);
+    let (plain_text, _) = render_both(&app, 120, 40);
+    assert!(plain_text.contains("203.0.113.7"));
+    press(&mut app, KeyCode::Char('p'));
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(!text.contains("203.0.113"), "address leaked:\n{text}");
+    assert!(!text.contains("c2VjcmV0"), "cert leaked:\n{text}");
+    assert!(text.contains("obfs4 •••"), "{text}");
+    assert!(text.contains("privacy mode on"), "{text}");
+    // Built-in endpoints stay readable: they are public anyway.
+    press(&mut app, KeyCode::Up);
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(
+        text.contains("https://cloudflare-dns.com/dns-query"),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('p'));
+    press(&mut app, KeyCode::Char('p'));
+    let (text, _) = render_both(&app, 120, 40);
+    insta::assert_snapshot!("masked_detail", text);
+}
+
+#[test]
+fn russian_view() {
+    let mut app = fixture();
+    app.set_lang(Lang::Ru);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    let (text, buf) = render_both(&app, 120, 40);
+    assert!(text.contains("Здесь работают: DoH (1 из 2)."), "{text}");
+    assert!(text.contains("Статус"), "{text}");
+    // Codes stay untranslated.
+    assert!(text.contains("sni_filtered"), "{text}");
+    assert_eq!(buf[find(&buf, "✘ не работает")].fg, Color::Red);
+    insta::assert_snapshot!("russian_wide_detail", text);
+    let (narrow, _) = render_both(&app, 60, 20);
+    insta::assert_snapshot!("russian_narrow_detail", narrow);
+}
+
+#[test]
+fn kazakh_view_renders() {
+    let mut app = fixture();
+    app.set_lang(Lang::Kk);
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(text.contains("Мұнда істейді: DoH (2 ішінен 1)."), "{text}");
+    assert!(text.contains("✔ істейді"), "{text}");
 }

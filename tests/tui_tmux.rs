@@ -82,7 +82,8 @@ async fn tui_in_tmux_shows_results_details_and_restores_terminal() {
     let db = dir.path().join("history.sqlite3");
     let db_for_check = db.clone();
     let cmd = format!(
-        "{bin} tui {list} --ca-file {ca} --probe-name {name} --no-system-dns --timeout 2 --db {db}; echo $? > {status}; sleep 60",
+        // The UI follows the locale; pin English for the strings checked.
+        "LC_ALL= LC_MESSAGES= LANG=en_US.UTF-8 {bin} tui {list} --ca-file {ca} --probe-name {name} --no-system-dns --timeout 2 --db {db}; echo $? > {status}; sleep 60",
         db = db.display(),
         bin = env!("CARGO_BIN_EXE_bridgescout"),
         list = list.display(),
@@ -144,6 +145,30 @@ async fn tui_in_tmux_shows_results_details_and_restores_terminal() {
         if std::env::var_os("BRIDGESCOUT_SHOW_SCREENS").is_some() {
             println!("{detail}");
         }
+
+        // `?` shows the help; any key closes it.
+        tmux.keys("?");
+        tmux.wait_for(Duration::from_secs(5), "help overlay", |s| {
+            s.contains("Press any key to close.")
+        });
+        tmux.keys("x");
+        tmux.wait_for(Duration::from_secs(5), "help closed", |s| {
+            !s.contains("Press any key to close.")
+        });
+
+        // `c` copies the selected working resolver; the fallback file sits
+        // beside the exports directory, next to the history database.
+        tmux.keys("c");
+        let shown = tmux.wait_for(Duration::from_secs(5), "copy message", |s| {
+            s.contains("copied (terminal clipboard) and saved to")
+        });
+        let copied = db_for_check.with_file_name("bridgescout-copied.txt");
+        let text = std::fs::read_to_string(&copied)
+            .unwrap_or_else(|e| panic!("no {}: {e}\n{shown}", copied.display()));
+        assert!(
+            text.starts_with("https://") || text.starts_with("tls://"),
+            "a resolver address was copied: {text}"
+        );
 
         // `e` writes an anonymized export next to the history database.
         tmux.keys("e");

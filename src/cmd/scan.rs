@@ -14,7 +14,7 @@ use bridgescout::probe::tls::TlsSettings;
 use bridgescout::probe::tor::TorConfig;
 use bridgescout::report::{Format, Writer};
 use bridgescout::run::{NetworkContext, RunMeta};
-use bridgescout::tui::{ExportSetup, TuiError, TuiOptions};
+use bridgescout::tui::{ExportSetup, TuiError, TuiOptions, ViewOptions};
 
 use crate::cli::{FormatArg, ProbeArgs};
 use crate::{EXIT_CANCELLED, EXIT_NONE_REACHABLE, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE};
@@ -52,14 +52,15 @@ pub async fn run(
                 meta,
             })
         });
-        return tui(
-            scan,
-            TuiOptions {
-                no_color: args.no_color,
-                export,
-            },
-        )
-        .await;
+        let view = ViewOptions {
+            mask: args.workshop,
+            lang: args.lang,
+        };
+        let opts = TuiOptions {
+            no_color: args.no_color,
+            export,
+        };
+        return tui(scan, opts, view).await;
     }
     let format = match format {
         Some(FormatArg::Jsonl) => Format::Jsonl,
@@ -98,8 +99,8 @@ async fn network_context(args: &ProbeArgs) -> anyhow::Result<NetworkContext> {
     )?)
 }
 
-async fn tui(scan: Scan, opts: TuiOptions) -> anyhow::Result<u8> {
-    let done = match bridgescout::tui::run(scan, opts).await {
+async fn tui(scan: Scan, opts: TuiOptions, view: ViewOptions) -> anyhow::Result<u8> {
+    let done = match bridgescout::tui::run_with(scan, opts, view).await {
         Ok(done) => done,
         Err(TuiError::Terminated { .. }) => return Ok(EXIT_TERMINATED),
         Err(e) => return Err(e.into()),

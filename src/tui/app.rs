@@ -7,8 +7,11 @@ use std::cmp::Ordering;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::catalog::{EndpointKind, Origin};
 use crate::engine::Event;
 use crate::measurement::{EndpointInfo, Measurement, Step, Verdict};
+
+use super::i18n::{Lang, Msg, tr};
 
 /// Where one endpoint's probe is.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +136,118 @@ pub enum Action {
     Quit,
     /// Write an anonymized export of the results so far.
     Export,
+    /// Copy the selected working endpoint out (clipboard and file).
+    Copy,
 }
+
+/// Which finished states the table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Working,
+    Failed,
+}
+
+/// The table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Working by latency, then failed, running, pending (`rank_order`).
+    #[default]
+    Rank,
+    /// Lowest latency first; rows without one keep their rank after.
+    Latency,
+    /// By label, case-insensitive.
+    Name,
+}
+
+/// What narrows and orders the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    pub kind: Option<EndpointKind>,
+    pub status: StatusFilter,
+    /// Case-insensitive substring of the label; empty matches all.
+    pub search: String,
+    pub sort: SortBy,
+}
+
+impl View {
+    pub fn matches(&self, row: &Row) -> bool {
+        if self.kind.is_some_and(|k| k != row.info.kind) {
+            return false;
+        }
+        let status_ok = match self.status {
+            StatusFilter::All => true,
+            StatusFilter::Working => row.class() == RankClass::Reachable,
+            StatusFilter::Failed => row.class() == RankClass::Failed,
+        };
+        status_ok && (self.search.is_empty() || contains_folded(&row.info.label, &self.search))
+    }
+
+    /// True when any filter hides rows or the order is not the default.
+    pub fn is_active(&self) -> bool {
+        *self != View::default()
+    }
+}
+
+fn contains_folded(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// The rows `view` shows, in its order, as indices into `rows`. Sorting is
+/// stable over the rank order, so ties keep their rank.
+pub fn view_order(rows: &[Row], view: &View) -> Vec<usize> {
+    let mut order: Vec<usize> = rank_order(rows)
+        .into_iter()
+        .filter(|&i| view.matches(&rows[i]))
+        .collect();
+    match view.sort {
+        SortBy::Rank => {}
+        SortBy::Latency => {
+            order.sort_by(|&a, &b| compare_latency(rows[a].latency(), rows[b].latency()));
+        }
+        SortBy::Name => {
+            order.sort_by(|&a, &b| compare_labels(&rows[a].info.label, &rows[b].info.label));
+        }
+    }
+    order
+}
+
+/// The next kind filter: all, then each kind present in `rows` in kind
+/// order, then all again.
+pub fn next_kind(rows: &[Row], current: Option<EndpointKind>) -> Option<EndpointKind> {
+    let mut kinds: Vec<EndpointKind> = rows.iter().map(|r| r.info.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    match current {
+        None => kinds.first().copied(),
+        Some(k) => kinds.into_iter().find(|&x| x > k),
+    }
+}
+
+/// The label as shown: in privacy mode, the words of a user endpoint's
+/// label that also appear in its address (default labels are built from
+/// the address: "obfs4 192.0.2.1:443", "dns.example") become `•••`.
+pub fn display_label(info: &EndpointInfo, mask: bool) -> String {
+    if !mask || info.origin != Origin::User {
+        return info.label.clone();
+    }
+    info.label
+        .split(' ')
+        .map(|w| {
+            let addressy = w.contains(['.', ':']) || w.chars().all(|c| c.is_ascii_hexdigit());
+            if addressy && w.len() >= 3 && info.address.contains(w) {
+                MASK
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What privacy mode shows instead of an address.
+pub const MASK: &str = "•••";
 
 /// Whether the engine is still working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +285,13 @@ pub struct App {
     /// One line of feedback (e.g. where an export went); cleared by the
     /// next key.
     status: Option<String>,
+    view: View,
+    /// Typing goes into the search text until Enter or Esc.
+    searching: bool,
+    help_open: bool,
+    /// Privacy mode: user endpoints' addresses are not drawn.
+    mask: bool,
+    lang: Lang,
 }
 
 impl App {
@@ -192,7 +313,75 @@ impl App {
             detail_open: false,
             scan: ScanState::Running,
             status: None,
+            view: View::default(),
+            searching: false,
+            help_open: false,
+            mask: false,
+            lang: Lang::En,
         }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
+
+    pub fn mask(&self) -> bool {
+        self.mask
+    }
+
+    pub fn set_mask(&mut self, mask: bool) {
+        self.mask = mask;
+    }
+
+    /// Whether `row`'s address is hidden right now.
+    pub fn masks(&self, row: &Row) -> bool {
+        self.mask && row.info.origin == Origin::User
+    }
+
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    pub fn searching(&self) -> bool {
+        self.searching
+    }
+
+    pub fn help_open(&self) -> bool {
+        self.help_open
+    }
+
+    /// Recomputes the visible order after rows or the view changed, and
+    /// moves the selection to the first row when its row was filtered out.
+    fn refresh(&mut self) {
+        self.order = view_order(&self.rows, &self.view);
+        if self.selected.is_none_or(|id| !self.order.contains(&id)) {
+            self.selected = self.order.first().copied();
+            self.offset = 0;
+        }
+        self.keep_selection_visible();
+    }
+
+    /// Typing into the search; every key but Ctrl-C stays here.
+    fn on_search_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Enter => self.searching = false,
+            KeyCode::Esc => {
+                self.searching = false;
+                self.view.search.clear();
+            }
+            KeyCode::Backspace => {
+                self.view.search.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.view.search.push(c);
+            }
+            _ => return,
+        }
+        self.refresh();
     }
 
     /// Applies one engine event. Unknown ids and out-of-order events
@@ -236,8 +425,7 @@ impl App {
             }
         };
         if rerank {
-            self.order = rank_order(&self.rows);
-            self.keep_selection_visible();
+            self.refresh();
         }
     }
 
@@ -249,11 +437,20 @@ impl App {
             return Action::None;
         }
         self.status = None;
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return Action::Quit;
+        }
+        if self.help_open {
+            // Any key closes help and does nothing else.
+            self.help_open = false;
+            return Action::None;
+        }
+        if self.searching {
+            self.on_search_key(key);
+            return Action::None;
+        }
         let page = self.page as isize;
         match key.code {
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                return Action::Quit;
-            }
             KeyCode::Char('q') | KeyCode::Esc => return Action::Quit,
             KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
             KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
@@ -265,6 +462,38 @@ impl App {
             }
             KeyCode::Enter | KeyCode::Tab => self.detail_open = !self.detail_open,
             KeyCode::Char('e') => return Action::Export,
+            KeyCode::Char('c') => return Action::Copy,
+            KeyCode::Char('?') => self.help_open = true,
+            KeyCode::Char('p') => {
+                self.mask = !self.mask;
+                let msg = if self.mask {
+                    Msg::PrivacyOn
+                } else {
+                    Msg::PrivacyOff
+                };
+                self.status = Some(tr(self.lang, msg).to_string());
+            }
+            KeyCode::Char('/') => self.searching = true,
+            KeyCode::Char('f') => {
+                self.view.kind = next_kind(&self.rows, self.view.kind);
+                self.refresh();
+            }
+            KeyCode::Char('s') => {
+                self.view.status = match self.view.status {
+                    StatusFilter::All => StatusFilter::Working,
+                    StatusFilter::Working => StatusFilter::Failed,
+                    StatusFilter::Failed => StatusFilter::All,
+                };
+                self.refresh();
+            }
+            KeyCode::Char('o') => {
+                self.view.sort = match self.view.sort {
+                    SortBy::Rank => SortBy::Latency,
+                    SortBy::Latency => SortBy::Name,
+                    SortBy::Name => SortBy::Rank,
+                };
+                self.refresh();
+            }
             _ => {}
         }
         Action::None
@@ -293,7 +522,7 @@ impl App {
         &self.rows
     }
 
-    /// Rows in display order.
+    /// Rows in display order, filtered by the view.
     pub fn ranked(&self) -> impl Iterator<Item = &Row> {
         self.order.iter().filter_map(|&i| self.rows.get(i))
     }
@@ -685,7 +914,7 @@ mod tests {
             a.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Action::Quit
         );
-        assert_eq!(a.on_key(key(KeyCode::Char('c'))), Action::None);
+        assert_eq!(a.on_key(key(KeyCode::Char('c'))), Action::Copy);
     }
 
     #[test]
@@ -698,5 +927,156 @@ mod tests {
         let mut q = key(KeyCode::Char('q'));
         q.kind = KeyEventKind::Release;
         assert_eq!(a.on_key(q), Action::None);
+    }
+
+    fn kinded(kind: EndpointKind, label: &str, origin: Origin) -> EndpointInfo {
+        EndpointInfo {
+            kind,
+            label: label.to_string(),
+            address: format!("{label} 192.0.2.1:443"),
+            origin,
+        }
+    }
+
+    /// doh-a works (30 ms), dot-b works (10 ms), obfs4-c fails, doh-d waits.
+    fn mixed() -> App {
+        let eps = vec![
+            kinded(EndpointKind::Doh, "doh-a", Origin::Builtin),
+            kinded(EndpointKind::Dot, "Dot-b", Origin::Builtin),
+            kinded(EndpointKind::Obfs4, "obfs4-c", Origin::User),
+            kinded(EndpointKind::Doh, "doh-d", Origin::Builtin),
+        ];
+        let mut a = App::new(eps.clone());
+        for (id, latency) in [(0, Some(30.0)), (1, Some(10.0)), (2, None)] {
+            let mut m = measurement(id, &eps[id].label, latency);
+            m.endpoint = eps[id].clone();
+            a.on_event(Event::Finished(Box::new(m)));
+        }
+        a
+    }
+
+    fn labels(a: &App) -> Vec<String> {
+        a.ranked().map(|r| r.info.label.clone()).collect()
+    }
+
+    #[test]
+    fn kind_filter_cycles_through_present_kinds() {
+        let mut a = mixed();
+        assert_eq!(labels(&a), ["Dot-b", "doh-a", "obfs4-c", "doh-d"]);
+        a.on_key(key(KeyCode::Char('f')));
+        assert_eq!(a.view().kind, Some(EndpointKind::Doh));
+        assert_eq!(labels(&a), ["doh-a", "doh-d"]);
+        // The selection (Dot-b) was filtered out: the first row takes over.
+        assert_eq!(
+            a.selected_row().map(|r| r.info.label.as_str()),
+            Some("doh-a")
+        );
+        a.on_key(key(KeyCode::Char('f')));
+        assert_eq!(a.view().kind, Some(EndpointKind::Dot));
+        a.on_key(key(KeyCode::Char('f')));
+        assert_eq!(a.view().kind, Some(EndpointKind::Obfs4));
+        a.on_key(key(KeyCode::Char('f')));
+        assert_eq!(a.view().kind, None);
+        assert_eq!(labels(&a).len(), 4);
+        assert!(!a.view().is_active());
+    }
+
+    #[test]
+    fn status_filter_and_sort_keep_selection_valid() {
+        let mut a = mixed();
+        a.on_key(key(KeyCode::Home));
+        a.on_key(key(KeyCode::Down));
+        a.on_key(key(KeyCode::Down));
+        assert_eq!(
+            a.selected_row().map(|r| r.info.label.as_str()),
+            Some("obfs4-c")
+        );
+        a.on_key(key(KeyCode::Char('s')));
+        assert_eq!(a.view().status, StatusFilter::Working);
+        assert_eq!(labels(&a), ["Dot-b", "doh-a"]);
+        assert_eq!(a.selected_position(), Some(0));
+        a.on_key(key(KeyCode::Char('s')));
+        assert_eq!(labels(&a), ["obfs4-c"]);
+        a.on_key(key(KeyCode::Char('s')));
+        assert_eq!(a.view().status, StatusFilter::All);
+        a.on_key(key(KeyCode::Char('o')));
+        assert_eq!(a.view().sort, SortBy::Latency);
+        assert_eq!(labels(&a), ["Dot-b", "doh-a", "obfs4-c", "doh-d"]);
+        a.on_key(key(KeyCode::Char('o')));
+        assert_eq!(labels(&a), ["doh-a", "doh-d", "Dot-b", "obfs4-c"]);
+        a.on_key(key(KeyCode::Char('o')));
+        assert_eq!(a.view().sort, SortBy::Rank);
+        // A filter that hides everything leaves no selection, and keys cope.
+        a.on_key(key(KeyCode::Char('/')));
+        for c in "zzz".chars() {
+            a.on_key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(a.selected_id(), None);
+        a.on_key(key(KeyCode::Enter));
+        for code in [KeyCode::Down, KeyCode::End, KeyCode::PageUp, KeyCode::Enter] {
+            a.on_key(key(code));
+        }
+        assert_eq!(a.selected_id(), None);
+    }
+
+    #[test]
+    fn search_captures_keys_until_enter_or_esc() {
+        let mut a = mixed();
+        assert_eq!(a.on_key(key(KeyCode::Char('/'))), Action::None);
+        assert!(a.searching());
+        // `q` and `c` are text while searching, not quit and copy.
+        for c in "DOH-q".chars() {
+            assert_eq!(a.on_key(key(KeyCode::Char(c))), Action::None);
+        }
+        assert_eq!(a.view().search, "DOH-q");
+        assert!(labels(&a).is_empty());
+        a.on_key(key(KeyCode::Backspace));
+        a.on_key(key(KeyCode::Backspace));
+        assert_eq!(labels(&a), ["doh-a", "doh-d"]);
+        a.on_key(key(KeyCode::Enter));
+        assert!(!a.searching());
+        assert_eq!(a.view().search, "DOH");
+        // Esc while searching clears the text; Ctrl-C still quits.
+        a.on_key(key(KeyCode::Char('/')));
+        a.on_key(key(KeyCode::Esc));
+        assert_eq!(a.view().search, "");
+        assert_eq!(labels(&a).len(), 4);
+        a.on_key(key(KeyCode::Char('/')));
+        assert_eq!(
+            a.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Action::Quit
+        );
+    }
+
+    #[test]
+    fn help_closes_on_any_key_and_privacy_toggles() {
+        let mut a = mixed();
+        a.on_key(key(KeyCode::Char('?')));
+        assert!(a.help_open());
+        // The closing key does nothing else, even `q`.
+        assert_eq!(a.on_key(key(KeyCode::Char('q'))), Action::None);
+        assert!(!a.help_open());
+        assert!(!a.mask());
+        a.on_key(key(KeyCode::Char('p')));
+        assert!(a.mask());
+        assert!(a.status().is_some_and(|s| s.contains("privacy mode on")));
+        let (user, builtin) = (a.rows()[2].clone(), a.rows()[0].clone());
+        assert!(a.masks(&user) && !a.masks(&builtin));
+        a.on_key(key(KeyCode::Char('p')));
+        assert!(!a.masks(&user));
+    }
+
+    #[test]
+    fn display_label_hides_address_words_of_user_endpoints() {
+        let mut info = kinded(EndpointKind::Obfs4, "x", Origin::User);
+        info.address = "obfs4 192.0.2.1:443 0123456789ABCDEF cert=x".into();
+        info.label = "obfs4 192.0.2.1:443".into();
+        assert_eq!(display_label(&info, true), "obfs4 •••");
+        assert_eq!(display_label(&info, false), "obfs4 192.0.2.1:443");
+        info.label = "Friend's bridge".into();
+        assert_eq!(display_label(&info, true), "Friend's bridge");
+        info.origin = Origin::Builtin;
+        info.label = "obfs4 192.0.2.1:443".into();
+        assert_eq!(display_label(&info, true), "obfs4 192.0.2.1:443");
     }
 }

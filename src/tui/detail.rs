@@ -9,13 +9,24 @@ use ratatui::widgets::{Block, Paragraph};
 use crate::catalog::Origin;
 use crate::measurement::Step;
 
-use super::app::{App, Row, RowState};
+use super::app::{App, MASK, Row, RowState, display_label};
+use super::i18n::{Lang, Msg, explain, fill, tr};
 use super::table::state_style;
-use super::text::{fit, millis, pad, pad_left, status_word, wrap_spans};
+use super::text::{fit, millis, pad, pad_left, status_word, width as text_width, wrap_spans};
 use super::theme::Theme;
 
-/// Width of the field names on the left.
+/// Least width of the field names on the left (English needs 11).
 const FIELD_W: usize = 11;
+const FIELDS: [Msg; 8] = [
+    Msg::FieldName,
+    Msg::FieldAddress,
+    Msg::FieldVerdict,
+    Msg::FieldDiagnosis,
+    Msg::FieldStarted,
+    Msg::FieldDataTest,
+    Msg::FieldClock,
+    Msg::FieldBootstrap,
+];
 /// Longest operation name (`tls_handshake_control`).
 const OP_W: usize = 21;
 /// "12345.6–12345.6 ms" fits.
@@ -31,59 +42,84 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if area.is_empty() {
         return;
     }
-    let block = Block::bordered().title(" Details ");
+    let lang = app.lang();
+    let block = Block::bordered().title(tr(lang, Msg::DetailsTitle));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lines = match app.selected_row() {
-        Some(row) => lines(row, inner.width, theme),
-        None => vec![Line::styled("Nothing selected.", theme.muted())],
+        Some(row) => lines_in(lang, row, app.masks(row), inner.width, theme),
+        None => vec![Line::styled(tr(lang, Msg::NothingSelected), theme.muted())],
     };
     // Lines come pre-wrapped (with hanging indents); wider ones are clipped.
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The pane's content for `row` at `width` columns.
+/// The pane's content for `row` at `width` columns, in English.
 pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    lines_in(Lang::En, row, false, width, theme)
+}
+
+/// The pane's content in `lang`; `masked` hides the address, step
+/// targets, resolved addresses and step details (they name the host).
+pub fn lines_in(
+    lang: Lang,
+    row: &Row,
+    masked: bool,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let width = usize::from(width);
+    let t = |m| tr(lang, m);
+    let field_w = FIELDS
+        .iter()
+        .map(|&m| text_width(t(m)) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(FIELD_W);
     let origin = match row.info.origin {
-        Origin::Builtin => "built-in list",
-        Origin::User => "user-supplied",
+        Origin::Builtin => t(Msg::OriginBuiltin),
+        Origin::User => t(Msg::OriginUser),
     };
     let mut out = Vec::new();
-    let mut field = |name: &str, mut value: Vec<Span<'static>>| {
-        value.insert(0, Span::styled(pad(name, FIELD_W), theme.muted()));
-        out.extend(wrap_spans(&value, width, FIELD_W));
+    let mut field = |name: Msg, mut value: Vec<Span<'static>>| {
+        value.insert(0, Span::styled(pad(t(name), field_w), theme.muted()));
+        out.extend(wrap_spans(&value, width, field_w));
     };
     field(
-        "Name",
+        Msg::FieldName,
         vec![
-            Span::styled(fit(&row.info.label, 200), theme.label()),
+            Span::styled(fit(&display_label(&row.info, masked), 200), theme.label()),
             Span::raw(format!(" ({}, {origin})", row.info.kind.display_name())),
         ],
     );
-    field("Address", vec![Span::raw(fit(&row.info.address, 512))]);
+    let address = if masked {
+        MASK.to_string()
+    } else {
+        fit(&row.info.address, 512)
+    };
+    field(Msg::FieldAddress, vec![Span::raw(address)]);
 
-    let status = Span::styled(status_word(row), state_style(row, theme));
+    let status = Span::styled(status_word(lang, row), state_style(row, theme));
     let verdict = match &row.state {
-        RowState::Pending => vec![status, Span::raw(" for a free slot")],
+        RowState::Pending => vec![status, Span::raw(t(Msg::ForFreeSlot))],
         RowState::Running => {
             let after = match row.last_step() {
-                Some(s) => format!(" (after {})", s.operation),
-                None => " (starting)".to_string(),
+                Some(s) => fill(t(Msg::AfterOpParen), &[("op", s.operation.as_str())]),
+                None => t(Msg::StartingParen).to_string(),
             };
             vec![status, Span::raw(after)]
         }
         RowState::Finished(m) if m.is_reachable() => {
             let latency = m
                 .latency_ms
-                .map(|l| format!(" · latency {}", millis(l)))
+                .map(|l| fill(t(Msg::LatencyIs), &[("ms", &millis(l))]))
                 .unwrap_or_default();
             vec![status, Span::raw(latency)]
         }
         RowState::Finished(m) => {
             let mut rest = String::new();
             if let Some(op) = m.failed_operation {
-                rest.push_str(&format!(" at {op}"));
+                rest.push_str(&fill(t(Msg::AtOp), &[("op", op.as_str())]));
             }
             if let Some(f) = &m.failure {
                 rest.push_str(&format!(": {}", fit(&f.to_string(), 200)));
@@ -91,40 +127,44 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
             vec![status, Span::raw(rest)]
         }
     };
-    field("Verdict", verdict);
+    field(Msg::FieldVerdict, verdict);
 
     if let Some(m) = row.measurement() {
         field(
-            "Diagnosis",
+            Msg::FieldDiagnosis,
             vec![
                 Span::styled(m.diagnosis.as_str(), theme.label()),
-                Span::raw(format!(" — {}", m.diagnosis.explain())),
+                Span::raw(format!(" — {}", explain(lang, m.diagnosis))),
             ],
         );
-        field(
-            "Started",
-            vec![Span::raw(format!(
-                "{} · took {}",
-                fit(&m.start_time, 40),
-                millis(m.runtime * 1000.0)
-            ))],
+        let took = fill(
+            t(Msg::Took),
+            &[
+                ("start", &fit(&m.start_time, 40)),
+                ("time", &millis(m.runtime * 1000.0)),
+            ],
         );
+        field(Msg::FieldStarted, vec![Span::raw(took)]);
         if let Some(d) = &m.data_test {
-            field("Data test", vec![Span::raw(data_summary(d))]);
+            field(
+                Msg::FieldDataTest,
+                vec![Span::raw(data_summary_in(lang, d))],
+            );
         }
         if let Some(skew) = m.clock_skew_s {
+            let s = format!("{skew:+.0}");
             field(
-                "Clock",
-                vec![Span::raw(format!("peer clock differs by {skew:+.0} s"))],
+                Msg::FieldClock,
+                vec![Span::raw(fill(t(Msg::ClockDiffers), &[("s", &s)]))],
             );
         }
         if let Some(b) = &m.bootstrap {
             let done = b
                 .seconds_to_100
-                .map(|s| format!(" in {s:.1} s"))
+                .map(|s| fill(t(Msg::BootstrapDone), &[("s", &format!("{s:.1}"))]))
                 .unwrap_or_default();
             field(
-                "Bootstrap",
+                Msg::FieldBootstrap,
                 vec![Span::raw(format!("{} %{done}", b.percent))],
             );
         }
@@ -133,11 +173,11 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     let steps = row.steps();
     if !steps.is_empty() {
         out.push(Line::raw(""));
-        out.push(Line::styled("Steps", theme.label()));
+        out.push(Line::styled(t(Msg::Steps), theme.label()));
         let total = timeline_end(row);
         let bar_w = width.saturating_sub(BAR_START).min(BAR_MAX);
         for step in steps {
-            out.extend(step_lines(step, total, width, bar_w, theme));
+            out.extend(step_lines(step, total, width, bar_w, masked, theme));
         }
     }
 
@@ -145,7 +185,7 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
         && !m.notes.is_empty()
     {
         out.push(Line::raw(""));
-        out.push(Line::styled("Notes", theme.label()));
+        out.push(Line::styled(t(Msg::Notes), theme.label()));
         for note in &m.notes {
             let spans = [Span::raw("  • "), Span::raw(fit(note, 500))];
             out.extend(wrap_spans(&spans, width, 4));
@@ -156,14 +196,28 @@ pub fn lines(row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
 
 /// "67480 of 65536 bytes in 0.86 s (76.8 KiB/s)", or where it stalled.
 pub fn data_summary(d: &crate::measurement::DataTest) -> String {
+    data_summary_in(Lang::En, d)
+}
+
+pub fn data_summary_in(lang: Lang, d: &crate::measurement::DataTest) -> String {
+    let target = d.target_bytes.to_string();
     match d.stalled_after {
-        Some(n) => format!(
-            "stalled after {n} of {} bytes ({:.1} s)",
-            d.target_bytes, d.seconds
+        Some(n) => fill(
+            tr(lang, Msg::DataStalled),
+            &[
+                ("n", &n.to_string()),
+                ("target", &target),
+                ("s", &format!("{:.1}", d.seconds)),
+            ],
         ),
-        None => format!(
-            "{} of {} bytes in {:.2} s ({:.1} KiB/s)",
-            d.bytes, d.target_bytes, d.seconds, d.kib_per_s
+        None => fill(
+            tr(lang, Msg::DataRate),
+            &[
+                ("bytes", &d.bytes.to_string()),
+                ("target", &target),
+                ("s", &format!("{:.2}", d.seconds)),
+                ("rate", &format!("{:.1}", d.kib_per_s)),
+            ],
         ),
     }
 }
@@ -183,6 +237,7 @@ fn step_lines(
     total: f64,
     width: usize,
     bar_w: usize,
+    masked: bool,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let timing = format!("{:.1}–{}", step.t0 * 1000.0, millis(step.t * 1000.0));
@@ -218,7 +273,11 @@ fn step_lines(
         second.push(span);
     };
     if let Some(target) = &step.target {
-        push(Span::raw(fit(target, 200)));
+        push(Span::raw(if masked {
+            MASK.to_string()
+        } else {
+            fit(target, 200)
+        }));
     }
     if let Some(f) = &step.failure {
         push(Span::styled(
@@ -226,10 +285,13 @@ fn step_lines(
             theme.failed(),
         ));
     }
-    if let Some(detail) = &step.detail {
+    // Details can name the server (SNI, answers); the masked view drops them.
+    if let Some(detail) = step.detail.as_ref().filter(|_| !masked) {
         push(Span::raw(fit(detail, 300)));
     }
-    if !step.addresses.is_empty() {
+    if masked && !step.addresses.is_empty() {
+        push(Span::raw(format!("→ {MASK}")));
+    } else if !step.addresses.is_empty() {
         push(Span::raw(format!(
             "→ {}",
             fit(&step.addresses.join(", "), 300)

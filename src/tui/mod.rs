@@ -9,14 +9,18 @@
 //! SIGTERM (handled like quitting).
 
 pub mod app;
+pub mod copy;
 pub mod detail;
+pub mod help;
+pub mod i18n;
 pub mod status;
+pub mod summary;
 pub mod table;
 pub mod text;
 pub mod theme;
 
 use std::ffi::OsStr;
-use std::io::{self, IsTerminal, Stdout};
+use std::io::{self, IsTerminal, Stdout, Write as _};
 use std::sync::Arc;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +39,7 @@ use crate::engine::Scan;
 use crate::measurement::Measurement;
 
 pub use app::{Action, App};
+pub use i18n::Lang;
 pub use theme::Theme;
 
 /// How often state is redrawn while events stream in. Keys redraw at once.
@@ -65,6 +70,17 @@ pub struct TuiOptions {
     pub no_color: bool,
     /// `None`: the export key only says it is unavailable.
     pub export: Option<ExportSetup>,
+}
+
+/// Display choices beyond [`TuiOptions`]; kept apart so callers that build
+/// `TuiOptions` literally keep compiling.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewOptions {
+    /// Start in privacy mode (`p` toggles it): addresses of user-supplied
+    /// endpoints are not drawn, for projectors and screen sharing.
+    pub mask: bool,
+    /// `None`: from `LC_ALL`, `LC_MESSAGES` or `LANG`, else English.
+    pub lang: Option<Lang>,
 }
 
 impl TuiOptions {
@@ -100,18 +116,21 @@ pub enum TuiError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
     pub header: Rect,
+    /// The summary and recommendation; empty on tiny terminals.
+    pub summary: Rect,
     pub table: Rect,
     pub detail: Option<Rect>,
     pub footer: Rect,
 }
 
-/// Splits the screen: header line, table (and detail pane when open),
-/// footer line. Below the table, the detail pane gets what the table's
-/// `rows` do not need, up to 60 % of the body. Tiny terminals get empty
-/// areas, never a panic.
-pub fn layout(area: Rect, detail_open: bool, rows: usize) -> Areas {
-    let [header, body, footer] = Layout::vertical([
+/// Splits the screen: header line, summary (`summary` lines), table (and
+/// detail pane when open), footer line. Below the table, the detail pane
+/// gets what the table's `rows` do not need, up to 60 % of the body. Tiny
+/// terminals get empty areas, never a panic.
+pub fn layout(area: Rect, summary: u16, detail_open: bool, rows: usize) -> Areas {
+    let [header, summary, body, footer] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(summary),
         Constraint::Min(0),
         Constraint::Length(1),
     ])
@@ -119,6 +138,7 @@ pub fn layout(area: Rect, detail_open: bool, rows: usize) -> Areas {
     if !detail_open {
         return Areas {
             header,
+            summary,
             table: body,
             detail: None,
             footer,
@@ -134,33 +154,55 @@ pub fn layout(area: Rect, detail_open: bool, rows: usize) -> Areas {
     };
     Areas {
         header,
+        summary,
         table,
         detail: Some(detail),
         footer,
     }
 }
 
+/// The layout for `app` in a terminal of `area`.
+pub fn layout_for(area: Rect, app: &App) -> Areas {
+    let rows = app.ranked().count();
+    layout(area, summary::height(area, app), app.detail_open(), rows)
+}
+
 /// Draws the whole UI from `app`.
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
-    let areas = layout(frame.area(), app.detail_open(), app.rows().len());
+    let areas = layout_for(frame.area(), app);
     status::render_header(frame, areas.header, app, theme);
+    summary::render(frame, areas.summary, app, theme);
     table::render(frame, areas.table, app, theme);
     if let Some(detail) = areas.detail {
         detail::render(frame, detail, app, theme);
     }
     status::render_footer(frame, areas.footer, app, theme);
+    if app.help_open() {
+        help::render(frame, frame.area(), app, theme);
+    }
 }
 
 /// Shows `scan` live until the user quits (`q`, Esc, Ctrl-C) or SIGTERM,
 /// then cancels the scan and returns the measurements that finished, by
 /// endpoint id. The scan finishing does not close the UI: the results
 /// stay up to be browsed.
-pub async fn run(mut scan: Scan, opts: TuiOptions) -> Result<Vec<Measurement>, TuiError> {
+pub async fn run(scan: Scan, opts: TuiOptions) -> Result<Vec<Measurement>, TuiError> {
+    run_with(scan, opts, ViewOptions::default()).await
+}
+
+/// [`run`] with display choices: privacy mode and language.
+pub async fn run_with(
+    mut scan: Scan,
+    opts: TuiOptions,
+    view: ViewOptions,
+) -> Result<Vec<Measurement>, TuiError> {
     if !io::stdout().is_terminal() {
         return Err(TuiError::NotATerminal);
     }
     let theme = Theme::new(opts.color_enabled());
     let mut app = App::new(scan.endpoints.clone());
+    app.set_mask(view.mask);
+    app.set_lang(view.lang.unwrap_or_else(|| Lang::from_env(None)));
     let mut term = TerminalGuard::enter()?;
 
     let (input_tx, mut input_rx) = mpsc::unbounded_channel();
@@ -243,6 +285,10 @@ async fn event_loop(
                             let msg = export_now(app, export);
                             app.set_status(msg);
                         }
+                        Action::Copy => {
+                            let msg = copy_now(terminal, app, export);
+                            app.set_status(msg);
+                        }
                         Action::None => {}
                     }
                     // Keys redraw at once: waiting for the next frame feels laggy.
@@ -273,30 +319,77 @@ async fn event_loop(
 /// Writes the finished results, anonymized (the export defaults), to a new
 /// JSON file; returns the line to show.
 fn export_now(app: &App, setup: Option<&ExportSetup>) -> String {
+    let lang = app.lang();
+    let failed = |e: &dyn std::fmt::Display| {
+        i18n::fill(
+            i18n::tr(lang, i18n::Msg::ExportFailed),
+            &[("error", &e.to_string())],
+        )
+    };
     let Some(setup) = setup else {
-        return "export unavailable: no directory to write to".into();
+        return i18n::tr(lang, i18n::Msg::ExportUnavailable).into();
     };
     let run = crate::run::Run {
         meta: setup.meta.clone(),
         measurements: app.measurements(),
     };
     if run.measurements.is_empty() {
-        return "nothing to export yet".into();
+        return i18n::tr(lang, i18n::Msg::ExportNothing).into();
     }
     let mut buf = Vec::new();
     let opts = crate::export::ExportOptions::default();
     if let Err(e) =
         crate::export::export(&[run], crate::export::ExportFormat::Json, &opts, &mut buf)
     {
-        return format!("export failed: {e}");
+        return failed(&e);
     }
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .replace([':', '-'], "");
     let path = setup.dir.join(format!("bridgescout-export-{stamp}.json"));
     match std::fs::create_dir_all(&setup.dir).and_then(|()| std::fs::write(&path, &buf)) {
-        Ok(()) => format!("exported (anonymized) to {}", path.display()),
-        Err(e) => format!("export failed: {e}"),
+        Ok(()) => i18n::fill(
+            i18n::tr(lang, i18n::Msg::ExportDone),
+            &[("path", &path.display().to_string())],
+        ),
+        Err(e) => failed(&e),
+    }
+}
+
+/// The text `c` copies, or the message saying why nothing is copied.
+pub fn copy_target(app: &App) -> Result<String, String> {
+    let lang = app.lang();
+    match app.selected_row() {
+        None => Err(i18n::tr(lang, i18n::Msg::CopyNothing).into()),
+        Some(row) if row.measurement().is_some_and(Measurement::is_reachable) => {
+            Ok(copy::copy_text(&row.info))
+        }
+        Some(_) => Err(i18n::tr(lang, i18n::Msg::CopyNotWorking).into()),
+    }
+}
+
+/// Copies the selected working endpoint: OSC 52 to the terminal (which
+/// may ignore it, silently) and a file that always works; returns the line
+/// to show. The text itself is never shown, so privacy mode holds.
+fn copy_now(terminal: &mut Term, app: &App, export: Option<&ExportSetup>) -> String {
+    let lang = app.lang();
+    let text = match copy_target(app) {
+        Ok(text) => text,
+        Err(msg) => return msg,
+    };
+    let backend = terminal.backend_mut();
+    // A failed write only loses the clipboard half; the file still follows.
+    let _ = backend
+        .write_all(copy::osc52(&text).as_bytes())
+        .and_then(|()| backend.flush());
+    let path = copy::file_path(export.map(|e| e.dir.as_path()));
+    let shown = path.display().to_string();
+    match copy::save(&path, &text) {
+        Ok(()) => i18n::fill(i18n::tr(lang, i18n::Msg::CopyDone), &[("path", &shown)]),
+        Err(e) => i18n::fill(
+            i18n::tr(lang, i18n::Msg::CopySaveFailed),
+            &[("path", &shown), ("error", &e.to_string())],
+        ),
     }
 }
 
@@ -308,7 +401,7 @@ fn draw(terminal: &mut Term, app: &mut App, theme: &Theme) -> Result<(), TuiErro
     }
     terminal.draw(|frame| {
         // Paging needs the table height, known only once the frame is laid out.
-        let areas = layout(frame.area(), app.detail_open(), app.rows().len());
+        let areas = layout_for(frame.area(), app);
         app.set_page_size(table::visible_rows(areas.table));
         render(frame, app, theme);
     })?;
@@ -457,9 +550,11 @@ mod tests {
         for w in (0..=160u16).step_by(7).chain([1, 2, 139, 140]) {
             for h in (0..=45u16).step_by(4).chain([1, 2, 3]) {
                 let area = Rect::new(0, 0, w, h);
-                for (open, rows) in [(false, 0), (true, 0), (true, 5), (true, 5000)] {
-                    let a = layout(area, open, rows);
-                    let mut parts = vec![a.header, a.table, a.footer];
+                for (open, rows, summary) in
+                    [(false, 0, 0), (true, 0, 2), (true, 5, 7), (true, 5000, 60)]
+                {
+                    let a = layout(area, summary, open, rows);
+                    let mut parts = vec![a.header, a.summary, a.table, a.footer];
                     parts.extend(a.detail);
                     for p in parts {
                         assert!(area.contains(p.as_position()) || p.is_empty(), "{w}x{h}");

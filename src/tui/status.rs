@@ -1,11 +1,13 @@
-//! The header (title and progress) and the footer (key hints).
+//! The header (title, progress and active filters) and the footer (key
+//! hints, the search prompt, or the last message).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::app::{App, ScanState};
+use super::app::{App, ScanState, SortBy, StatusFilter};
+use super::i18n::{Msg, fill, tr};
 use super::theme::Theme;
 
 /// Below this width the footer drops the less used keys.
@@ -13,55 +15,118 @@ const FULL_HINTS_MIN: u16 = 72;
 
 /// "12/40 done · 5 running", plus the tally and the scan's end state.
 pub fn progress_text(app: &App) -> String {
+    let lang = app.lang();
     let p = app.progress();
-    let mut s = format!("{}/{} done · {} running", p.done, p.total, p.running);
+    let mut s = fill(
+        tr(lang, Msg::Progress),
+        &[
+            ("done", &p.done.to_string()),
+            ("total", &p.total.to_string()),
+            ("running", &p.running.to_string()),
+        ],
+    );
     if p.done > 0 {
-        s.push_str(&format!(" · {} work · {} failed", p.reachable, p.failed));
+        s.push_str(&fill(
+            tr(lang, Msg::Tally),
+            &[
+                ("ok", &p.reachable.to_string()),
+                ("failed", &p.failed.to_string()),
+            ],
+        ));
     }
     match app.scan_state() {
         ScanState::Running => {}
-        ScanState::Complete => s.push_str(" · scan complete"),
-        ScanState::Cancelled => s.push_str(" · cancelled"),
+        ScanState::Complete => s.push_str(tr(lang, Msg::ScanComplete)),
+        ScanState::Cancelled => s.push_str(tr(lang, Msg::ScanCancelled)),
     }
     s
+}
+
+/// The active filters and order, e.g. "kind obfs4 · working only · "ab"",
+/// empty when the table shows everything in rank order.
+pub fn view_text(app: &App) -> String {
+    let lang = app.lang();
+    let view = app.view();
+    let mut parts = Vec::new();
+    if let Some(k) = view.kind {
+        parts.push(format!(
+            "{} {}",
+            tr(lang, Msg::FilterKind),
+            k.display_name()
+        ));
+    }
+    match view.status {
+        StatusFilter::All => {}
+        StatusFilter::Working => parts.push(tr(lang, Msg::FilterWorking).to_string()),
+        StatusFilter::Failed => parts.push(tr(lang, Msg::FilterFailed).to_string()),
+    }
+    if !view.search.is_empty() {
+        parts.push(format!("“{}”", view.search));
+    }
+    match view.sort {
+        SortBy::Rank => {}
+        SortBy::Latency => parts.push(tr(lang, Msg::SortLatency).to_string()),
+        SortBy::Name => parts.push(tr(lang, Msg::SortName).to_string()),
+    }
+    parts.join(" · ")
 }
 
 pub fn render_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if area.is_empty() {
         return;
     }
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled("bridgescout", theme.title()),
         Span::raw("  "),
         Span::raw(progress_text(app)),
-    ]);
-    frame.render_widget(Paragraph::new(line), area);
+    ];
+    let view = view_text(app);
+    if !view.is_empty() {
+        spans.push(Span::styled(" │ ", theme.muted()));
+        spans.push(Span::styled(view, theme.key()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 pub fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if area.is_empty() {
         return;
     }
+    let lang = app.lang();
+    if app.searching() {
+        let prompt = fill(tr(lang, Msg::SearchPrompt), &[("text", &app.view().search)]);
+        let prompt = super::text::fit(&prompt, usize::from(area.width));
+        frame.render_widget(Paragraph::new(Line::styled(prompt, theme.key())), area);
+        return;
+    }
     if let Some(msg) = app.status() {
         frame.render_widget(Paragraph::new(Line::raw(msg.to_string())), area);
         return;
     }
+    let t = |m| tr(lang, m);
     let details = if app.detail_open() {
-        "hide details"
+        t(Msg::KeyHideDetails)
     } else {
-        "details"
+        t(Msg::KeyDetails)
     };
     let hints: Vec<(&str, &str)> = if area.width >= FULL_HINTS_MIN {
         vec![
-            ("↑↓/jk", "move"),
-            ("PgUp/PgDn", "page"),
-            ("Home/End", "first/last"),
+            ("↑↓", t(Msg::KeyMove)),
             ("Enter", details),
-            ("e", "export"),
-            ("q", "quit"),
+            ("c", t(Msg::KeyCopy)),
+            ("/", t(Msg::KeySearch)),
+            ("f/s/o", t(Msg::KeyFilterSort)),
+            ("e", t(Msg::KeyExport)),
+            ("?", t(Msg::KeyHelp)),
+            ("q", t(Msg::KeyQuit)),
         ]
     } else {
-        vec![("↑↓", "move"), ("Enter", details), ("q", "quit")]
+        vec![
+            ("↑↓", t(Msg::KeyMove)),
+            ("Enter", details),
+            ("?", t(Msg::KeyHelp)),
+            ("q", t(Msg::KeyQuit)),
+        ]
     };
     let mut spans = Vec::new();
     for (i, (key, what)) in hints.into_iter().enumerate() {

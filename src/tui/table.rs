@@ -9,13 +9,16 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row as TableRow, Table, TableState};
 
-use super::app::{App, Row, RowState};
-use super::text::{fit, millis, pad, pad_left, status_word, why, width};
+use super::app::{App, Row, RowState, display_label};
+use super::i18n::{Lang, Msg, tr};
+use super::text::{fit, millis, pad, pad_left, status_width, status_word, why, width};
 use super::theme::Theme;
 
 /// Marks the selected row even without colour or reverse video.
 const HIGHLIGHT: &str = "> ";
 const HIGHLIGHT_W: u16 = 2;
+/// The status column's width in English; other languages size it to
+/// their words.
 const STATUS_W: u16 = 9;
 const KIND_W: u16 = 4;
 const LATENCY_W: u16 = 9;
@@ -39,11 +42,17 @@ impl Columns {
     /// Splits `width` columns, giving Name what the longest label needs
     /// (within bounds) and the rest to Why.
     pub fn for_width(width: u16, longest_label: usize) -> Columns {
+        Columns::sized(width, longest_label, STATUS_W, KIND_W)
+    }
+
+    /// As [`Columns::for_width`] with status and kind columns of the
+    /// given widths (they depend on the language and the kinds listed).
+    pub fn sized(width: u16, longest_label: usize, status: u16, kind_w: u16) -> Columns {
         let wide = width >= WIDE_MIN;
         let avail = width.saturating_sub(HIGHLIGHT_W);
-        let kind = wide.then_some(KIND_W);
+        let kind = wide.then_some(kind_w);
         let gaps = if wide { 4 } else { 3 } * SPACING;
-        let fixed = STATUS_W + LATENCY_W + kind.unwrap_or(0) + gaps;
+        let fixed = status + LATENCY_W + kind.unwrap_or(0) + gaps;
         let rest = usize::from(avail.saturating_sub(fixed));
         // Name gets the label width but leaves Why at least half of the
         // rest; on very narrow screens both shrink together.
@@ -52,7 +61,7 @@ impl Columns {
             .min(rest.div_ceil(2).max(rest.min(12)));
         let why = rest.saturating_sub(name);
         Columns {
-            status: STATUS_W,
+            status,
             kind,
             name: u16::try_from(name).unwrap_or(u16::MAX),
             latency: LATENCY_W,
@@ -84,9 +93,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if area.is_empty() {
         return;
     }
-    if app.rows().is_empty() {
+    let lang = app.lang();
+    if app.ranked().next().is_none() {
+        let msg = if app.rows().is_empty() {
+            Msg::NoEndpoints
+        } else {
+            Msg::NoMatches
+        };
         frame.render_widget(
-            Paragraph::new(Line::styled("No endpoints to test.", theme.muted())),
+            Paragraph::new(Line::styled(tr(lang, msg), theme.muted())),
             area,
         );
         return;
@@ -94,11 +109,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let longest = app
         .rows()
         .iter()
-        .map(|r| width(&r.info.label))
+        .map(|r| width(&display_label(&r.info, app.mask())))
         .max()
         .unwrap_or(0);
-    let cols = Columns::for_width(area.width, longest);
+    let status_w = u16::try_from(status_width(lang)).unwrap_or(STATUS_W);
+    // "snowflake" and "webtunnel" need 9 columns; DoH-only scans keep 4.
+    let kind_w = app
+        .rows()
+        .iter()
+        .map(|r| width(r.info.kind.display_name()))
+        .max()
+        .unwrap_or(0)
+        .clamp(usize::from(KIND_W), 9);
+    let kind_w = u16::try_from(kind_w).unwrap_or(KIND_W);
+    let cols = Columns::sized(area.width, longest, status_w, kind_w);
     let short = area.width < WIDE_MIN;
+    let ctx = RowCtx {
+        lang,
+        mask: app.mask(),
+        short,
+    };
 
     let height = visible_rows(area).max(1);
     let (offset, selected) = window(app.offset(), app.selected_position(), height);
@@ -106,17 +136,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .ranked()
         .skip(offset)
         .take(height)
-        .map(|row| table_row(row, &cols, short, theme))
+        .map(|row| table_row(row, &cols, ctx, theme))
         .collect();
 
-    let mut header = vec![Cell::from(pad("Status", cols.status.into()))];
+    let t = |m| tr(lang, m);
+    let mut header = vec![Cell::from(pad(t(Msg::ColStatus), cols.status.into()))];
     if let Some(k) = cols.kind {
-        header.push(Cell::from(pad("Kind", k.into())));
+        header.push(Cell::from(pad(t(Msg::ColKind), k.into())));
     }
     header.extend([
-        Cell::from(pad("Name", cols.name.into())),
-        Cell::from(pad_left("Latency", cols.latency.into())),
-        Cell::from(pad("Why", cols.why.into())),
+        Cell::from(pad(t(Msg::ColName), cols.name.into())),
+        Cell::from(pad_left(t(Msg::ColLatency), cols.latency.into())),
+        Cell::from(pad(t(Msg::ColWhy), cols.why.into())),
     ]);
 
     let table = Table::new(rows, cols.constraints())
@@ -141,9 +172,18 @@ fn window(offset: usize, selected: Option<usize>, height: usize) -> (usize, Opti
     (offset, selected)
 }
 
-fn table_row<'a>(row: &Row, cols: &Columns, short: bool, theme: &Theme) -> TableRow<'a> {
+/// What every row is drawn with.
+#[derive(Clone, Copy)]
+struct RowCtx {
+    lang: Lang,
+    mask: bool,
+    short: bool,
+}
+
+fn table_row<'a>(row: &Row, cols: &Columns, ctx: RowCtx, theme: &Theme) -> TableRow<'a> {
     let state_style = state_style(row, theme);
-    let mut cells = vec![Cell::from(pad(status_word(row), cols.status.into())).style(state_style)];
+    let status = status_word(ctx.lang, row);
+    let mut cells = vec![Cell::from(pad(status, cols.status.into())).style(state_style)];
     if let Some(k) = cols.kind {
         cells.push(Cell::from(pad(row.info.kind.display_name(), k.into())));
     }
@@ -156,9 +196,9 @@ fn table_row<'a>(row: &Row, cols: &Columns, short: bool, theme: &Theme) -> Table
         _ => Style::new(),
     };
     cells.extend([
-        Cell::from(pad(&row.info.label, cols.name.into())),
+        Cell::from(pad(&display_label(&row.info, ctx.mask), cols.name.into())),
         Cell::from(pad_left(&latency, cols.latency.into())),
-        Cell::from(fit(&why(row, short), cols.why.into())).style(why_style),
+        Cell::from(fit(&why(ctx.lang, row, ctx.short), cols.why.into())).style(why_style),
     ]);
     let row_style = match row.state {
         RowState::Pending => theme.pending(),

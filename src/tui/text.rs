@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use crate::measurement::{Diagnosis, Measurement};
 
 use super::app::{Row, RowState};
+use super::i18n::{Lang, Msg, diagnosis_phrase, fill, tr};
 
 /// Terminal columns `s` takes, measured the way ratatui renders it.
 pub fn width(s: &str) -> usize {
@@ -154,67 +155,44 @@ pub fn millis(ms: f64) -> String {
 }
 
 /// The status cell: a symbol and a word, readable without colour.
-pub fn status_word(row: &Row) -> &'static str {
-    match &row.state {
-        RowState::Pending => "· waiting",
-        RowState::Running => "… testing",
-        RowState::Finished(m) if m.is_reachable() => "✔ works",
-        RowState::Finished(_) => "✘ failed",
-    }
+pub fn status_word(lang: Lang, row: &Row) -> &'static str {
+    let msg = match &row.state {
+        RowState::Pending => Msg::StatusWaiting,
+        RowState::Running => Msg::StatusTesting,
+        RowState::Finished(m) if m.is_reachable() => Msg::StatusWorks,
+        RowState::Finished(_) => Msg::StatusFailed,
+    };
+    tr(lang, msg)
 }
 
-/// A few words per diagnosis; `short` for narrow terminals.
-pub fn diagnosis_phrase(d: Diagnosis, short: bool) -> &'static str {
-    match (d, short) {
-        (Diagnosis::Ok, _) => "works",
-        (Diagnosis::Timeout, _) => "timeout",
-        (Diagnosis::ConnectionReset, true) => "reset",
-        (Diagnosis::ConnectionReset, false) => "connection reset",
-        (Diagnosis::ConnectionRefused, true) => "refused",
-        (Diagnosis::ConnectionRefused, false) => "connection refused",
-        (Diagnosis::HostUnreachable, true) => "unreachable",
-        (Diagnosis::HostUnreachable, false) => "host unreachable",
-        (Diagnosis::SniFiltered, true) => "SNI blocked",
-        (Diagnosis::SniFiltered, false) => "blocked by server name (SNI)",
-        (Diagnosis::DnsPoisoned, _) => "DNS poisoned",
-        (Diagnosis::IpBlocked, _) => "IP blocked",
-        (Diagnosis::CertificateInvalid, true) => "bad certificate",
-        (Diagnosis::CertificateInvalid, false) => "certificate invalid",
-        (Diagnosis::LyingResolver, _) => "lying resolver",
-        (Diagnosis::HttpError, _) => "HTTP error",
-        (Diagnosis::BadResponse, _) => "bad answer",
-        (Diagnosis::ResolveFailed, true) => "no address",
-        (Diagnosis::ResolveFailed, false) => "name not resolvable",
-        (Diagnosis::TlsFailed, _) => "TLS failed",
-        (Diagnosis::IdentityMismatch, true) => "wrong identity",
-        (Diagnosis::IdentityMismatch, false) => "identity mismatch (wrong line?)",
-        (Diagnosis::PtMissing, true) => "no PT program",
-        (Diagnosis::PtMissing, false) => "transport program not installed",
-        (Diagnosis::PtHandshakeFailed, true) => "PT handshake",
-        (Diagnosis::PtHandshakeFailed, false) => "transport handshake failed",
-        (Diagnosis::Stalled, true) => "stalled",
-        (Diagnosis::Stalled, false) => "data cut after handshake",
-        (Diagnosis::Slow, _) => "slow",
-        (Diagnosis::ClockSkew, true) => "clock wrong",
-        (Diagnosis::ClockSkew, false) => "your clock is wrong",
-        (Diagnosis::BootstrapFailed, _) => "bootstrap failed",
-    }
+/// Columns the widest status word of `lang` takes.
+pub fn status_width(lang: Lang) -> usize {
+    [
+        Msg::StatusWaiting,
+        Msg::StatusTesting,
+        Msg::StatusWorks,
+        Msg::StatusFailed,
+    ]
+    .iter()
+    .map(|&m| width(tr(lang, m)))
+    .max()
+    .unwrap_or(0)
 }
 
 /// The Why cell: why a failure failed and where, what a success noted,
 /// how far a running probe got.
-pub fn why(row: &Row, short: bool) -> String {
+pub fn why(lang: Lang, row: &Row, short: bool) -> String {
     match &row.state {
         RowState::Pending => String::new(),
         RowState::Running => match row.last_step() {
-            Some(step) => format!("after {}", step.operation),
-            None => "starting".to_string(),
+            Some(step) => fill(tr(lang, Msg::AfterOp), &[("op", step.operation.as_str())]),
+            None => tr(lang, Msg::Starting).to_string(),
         },
-        RowState::Finished(m) => why_finished(m, short),
+        RowState::Finished(m) => why_finished(lang, m, short),
     }
 }
 
-fn why_finished(m: &Measurement, short: bool) -> String {
+fn why_finished(lang: Lang, m: &Measurement, short: bool) -> String {
     if m.is_reachable() {
         return m.notes.first().cloned().unwrap_or_default();
     }
@@ -222,11 +200,14 @@ fn why_finished(m: &Measurement, short: bool) -> String {
     // failure string rather than claim it works.
     let phrase = match (m.diagnosis, &m.failure) {
         (Diagnosis::Ok, Some(f)) => f.to_string(),
-        (Diagnosis::Ok, None) => "failed".to_string(),
-        (d, _) => diagnosis_phrase(d, short).to_string(),
+        (Diagnosis::Ok, None) => tr(lang, Msg::Failed).to_string(),
+        (d, _) => diagnosis_phrase(lang, d, short).to_string(),
     };
     match (short, m.failed_operation) {
-        (false, Some(op)) => format!("{phrase} at {op}"),
+        (false, Some(op)) => fill(
+            tr(lang, Msg::PhraseAtOp),
+            &[("phrase", &phrase), ("op", op.as_str())],
+        ),
         _ => phrase,
     }
 }

@@ -767,10 +767,10 @@ impl Drop for Lab {
         }
         let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.client_ns));
         let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.server_ns));
-        if std::env::var("BRIDGESCOUT_KEEP_NETNS_DIR").is_ok() {
-            if let Some(t) = self._tmp.take() {
-                eprintln!("netns lab: keeping {}", t.keep().display());
-            }
+        if std::env::var("BRIDGESCOUT_KEEP_NETNS_DIR").is_ok()
+            && let Some(t) = self._tmp.take()
+        {
+            eprintln!("netns lab: keeping {}", t.keep().display());
         }
     }
 }
