@@ -153,7 +153,8 @@ fn verdict(e: &TorEvidence, network_up: bool) -> Judged {
             Operation::TorBootstrap,
             Failure::Unknown(msg.clone()),
         );
-        j.notes.push(format!("bootstrap stopped at {} %", trace.percent));
+        j.notes
+            .push(format!("bootstrap stopped at {} %", trace.percent));
         return j;
     }
     let mut j = Judged::reachable(e.handshake_ms);
@@ -167,4 +168,205 @@ fn verdict(e: &TorEvidence, network_up: bool) -> Judged {
 /// function so the rule has one home.
 fn slow_threshold(e: &TorEvidence) -> f64 {
     e.slow_kib_per_s.unwrap_or(5.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::bridge_line::Transport;
+    use crate::measurement::{BootstrapTrace, DataTest, Verdict};
+
+    fn data(bytes: u64, rate: f64, stalled: bool) -> DataTest {
+        DataTest {
+            target_bytes: 65536,
+            bytes,
+            seconds: 1.0,
+            kib_per_s: rate,
+            stalled_after: stalled.then_some(bytes),
+            samples: vec![(0.5, bytes / 2), (1.0, bytes)],
+        }
+    }
+
+    fn working(transport: Transport) -> TorEvidence {
+        TorEvidence {
+            transport: Some(transport),
+            tcp: Some(Ok(())),
+            handshake: Some(Ok(Some(-3.0))),
+            circuit: Some(Ok(())),
+            data: Some(data(67480, 80.0, false)),
+            handshake_ms: Some(90.0),
+            slow_kib_per_s: Some(5.0),
+            ..TorEvidence::default()
+        }
+    }
+
+    #[test]
+    fn handshake_plus_data_is_reachable_with_skew_and_latency() {
+        let j = judge(&working(Transport::Vanilla), true);
+        assert_eq!(j.verdict, Verdict::Reachable);
+        assert_eq!(j.diagnosis, Diagnosis::Ok);
+        assert_eq!(j.latency_ms, Some(90.0));
+        assert_eq!(j.clock_skew_s, Some(-3.0));
+        assert_eq!(j.data_test.map(|d| d.bytes), Some(67480));
+    }
+
+    #[test]
+    fn tcp_alone_is_never_reachable() {
+        let e = TorEvidence {
+            tcp: Some(Ok(())),
+            ..TorEvidence::default()
+        };
+        assert_eq!(judge(&e, true).verdict, Verdict::Failed);
+    }
+
+    #[test]
+    fn handshake_without_data_is_not_reachable() {
+        let mut e = working(Transport::Vanilla);
+        e.data = None;
+        let j = judge(&e, true);
+        assert_eq!(j.verdict, Verdict::Failed);
+        assert_eq!(j.diagnosis, Diagnosis::Stalled);
+    }
+
+    #[test]
+    fn short_data_is_stalled_and_slow_data_is_slow() {
+        let mut e = working(Transport::Obfs4);
+        e.data = Some(data(48_000, 60.0, true));
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::Stalled);
+        assert_eq!(j.failed_operation, Some(Operation::TorDirFetch));
+        assert_eq!(j.data_test.and_then(|d| d.stalled_after), Some(48_000));
+
+        let mut e = working(Transport::Vanilla);
+        e.data = Some(data(67480, 2.0, false));
+        let j = judge(&e, true);
+        assert_eq!(j.verdict, Verdict::Reachable);
+        assert_eq!(j.diagnosis, Diagnosis::Slow);
+    }
+
+    #[test]
+    fn tcp_failures_map_to_transport_diagnoses() {
+        for (f, up, want) in [
+            (
+                Failure::ConnectionRefused,
+                true,
+                Diagnosis::ConnectionRefused,
+            ),
+            (Failure::GenericTimeout, false, Diagnosis::Timeout),
+            (Failure::GenericTimeout, true, Diagnosis::IpBlocked),
+            (Failure::ConnectionReset, true, Diagnosis::ConnectionReset),
+        ] {
+            let e = TorEvidence {
+                transport: Some(Transport::Vanilla),
+                tcp: Some(Err(f.clone())),
+                ..TorEvidence::default()
+            };
+            let j = judge(&e, up);
+            assert_eq!(j.diagnosis, want, "{f}");
+            assert_eq!(j.failed_operation, Some(Operation::TcpConnect));
+            assert_eq!(j.failure, Some(f));
+        }
+    }
+
+    #[test]
+    fn identity_mismatch_keeps_fingerprints_out_of_the_verdict() {
+        let e = TorEvidence {
+            tcp: Some(Ok(())),
+            handshake: Some(Err(HandshakeFail::IdentityMismatch {
+                expected: "AAAA".repeat(10),
+                found: "BBBB".repeat(10),
+            })),
+            ..TorEvidence::default()
+        };
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::IdentityMismatch);
+        assert_eq!(j.failed_operation, Some(Operation::TorHandshake));
+        let text = format!("{:?} {:?}", j.failure, j.notes);
+        assert!(!text.contains("AAAA") && !text.contains("BBBB"), "{text}");
+    }
+
+    #[test]
+    fn clock_skew_is_reported() {
+        let e = TorEvidence {
+            tcp: Some(Ok(())),
+            handshake: Some(Err(HandshakeFail::ClockSkew(-63_072_000.0))),
+            ..TorEvidence::default()
+        };
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::ClockSkew);
+        assert_eq!(j.clock_skew_s, Some(-63_072_000.0));
+    }
+
+    #[test]
+    fn pt_rules() {
+        // Missing binary wins, and says how to get one.
+        let e = TorEvidence {
+            tcp: Some(Ok(())),
+            pt: Some(PtState::Missing {
+                transport: "obfs4".into(),
+                hint: "apt install obfs4proxy".into(),
+            }),
+            ..TorEvidence::default()
+        };
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::PtMissing);
+        assert_eq!(j.failed_operation, Some(Operation::PtLaunch));
+        assert!(j.notes.iter().any(|n| n.contains("apt install")));
+
+        let launched = Some(PtState::Launched {
+            path: "/usr/bin/obfs4proxy".into(),
+        });
+        // Port answers, transport silent: the transport handshake fails.
+        let e = TorEvidence {
+            tcp: Some(Ok(())),
+            pt: launched.clone(),
+            handshake: Some(Err(HandshakeFail::Pt(Failure::GenericTimeout))),
+            ..TorEvidence::default()
+        };
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::PtHandshakeFailed);
+        assert_eq!(j.failed_operation, Some(Operation::PtHandshake));
+        // A timeout after the PT's SOCKS leg, port open: still the PT.
+        let e = TorEvidence {
+            tcp: Some(Ok(())),
+            pt: launched.clone(),
+            handshake: Some(Err(HandshakeFail::Network(Failure::GenericTimeout))),
+            ..TorEvidence::default()
+        };
+        assert_eq!(judge(&e, true).diagnosis, Diagnosis::PtHandshakeFailed);
+        // Dead port: the TCP failure explains it.
+        let e = TorEvidence {
+            tcp: Some(Err(Failure::ConnectionRefused)),
+            pt: launched,
+            handshake: Some(Err(HandshakeFail::Pt(Failure::Unknown("x".into())))),
+            ..TorEvidence::default()
+        };
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::ConnectionRefused);
+        assert_eq!(j.failed_operation, Some(Operation::TcpConnect));
+    }
+
+    #[test]
+    fn deep_bootstrap_failure_and_success() {
+        let mut e = working(Transport::Vanilla);
+        let trace = BootstrapTrace {
+            percent: 15,
+            seconds_to_100: None,
+            events: vec![(0.2, 15, "Stuck at 15%".into())],
+        };
+        e.bootstrap = Some(Err((trace, "no consensus".into())));
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::BootstrapFailed);
+        assert_eq!(j.bootstrap.map(|b| b.percent), Some(15));
+
+        let mut e = working(Transport::Vanilla);
+        e.bootstrap = Some(Ok(BootstrapTrace {
+            percent: 100,
+            seconds_to_100: Some(4.2),
+            events: Vec::new(),
+        }));
+        let j = judge(&e, true);
+        assert_eq!(j.verdict, Verdict::Reachable);
+        assert_eq!(j.bootstrap.and_then(|b| b.seconds_to_100), Some(4.2));
+    }
 }

@@ -914,13 +914,13 @@ ExtORPort {LOCALHOST}:{}
                 let o = log_has(&net.obfs4.data_dir, "Bootstrapped 100%");
                 let line = net.obfs4.data_dir.join("pt_state/obfs4_bridgeline.txt");
                 let l = parse_obfs4_bridgeline(&line);
-                if v && o {
-                    if let Some((cert, iat)) = l {
-                        net.obfs4.cert = cert;
-                        net.obfs4.iat_mode = iat;
-                        net.ready_after = t0.elapsed();
-                        break;
-                    }
+                if v && o
+                    && let Some((cert, iat)) = l
+                {
+                    net.obfs4.cert = cert;
+                    net.obfs4.iat_mode = iat;
+                    net.ready_after = t0.elapsed();
+                    break;
                 }
                 last_state = format!(
                     "consensus ok; vanilla bridge bootstrapped: {v}, obfs4 bridge \
