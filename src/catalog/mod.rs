@@ -282,7 +282,11 @@ fn bridge_endpoint(b: bridge_line::BridgeLine, origin: Origin) -> Endpoint {
 fn is_torrc(text: &str) -> bool {
     torrc::looks_like(text)
         && text.lines().any(|l| {
-            let word = l.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+            let word = l
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             word == "usebridges" || word == "clienttransportplugin"
         })
 }

@@ -107,4 +107,3 @@ pub fn rank_cmp(a: &Measurement, b: &Measurement) -> Ordering {
         .then_with(|| a.endpoint.label.cmp(&b.endpoint.label))
         .then_with(|| a.id.cmp(&b.id))
 }
-
