@@ -364,3 +364,95 @@ fn deep_bootstrap_through_obfs4_bridge() {
         "deep_obfs4",
     );
 }
+
+/// The UI's `d` key: a deep test of the selected bridge, run from a real
+/// terminal (tmux on its own socket, started inside the namespace so the
+/// binary reaches the private network).
+#[test]
+fn tui_deep_key_bootstraps_the_selected_bridge() {
+    let net = tornet::shared();
+    let _x = net.exclusive();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = dir.path().join("arti-network.toml");
+    std::fs::write(&toml, net.arti_network().to_toml()).expect("write toml");
+    let status = dir.path().join("exit");
+    let socket = format!("bstor{}", std::process::id());
+    let inner = format!(
+        "{bin} tui --db {db} --timeout 3 --lang en --tor-network {toml} '{line}'; echo $? > {status}; sleep 60",
+        bin = env!("CARGO_BIN_EXE_bridgescout"),
+        db = dir.path().join("h.sqlite3").display(),
+        toml = toml.display(),
+        line = net.vanilla.bridge_line(),
+        status = status.display(),
+    );
+    let tmux = |args: &[&str]| -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .expect("tmux must be installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut start = Command::new("tmux");
+    start.args([
+        "-L",
+        &socket,
+        "new-session",
+        "-d",
+        "-s",
+        "deep",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &inner,
+    ]);
+    net.exec_in_ns(&mut start);
+    assert!(start.status().expect("start tmux").success());
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["-L", &self.0, "kill-server"])
+                .status();
+        }
+    }
+    let _kill = Kill(socket.clone());
+    let wait_for = |what: &str, limit: Duration, pred: &dyn Fn(&str) -> bool| -> String {
+        let t0 = std::time::Instant::now();
+        loop {
+            let screen = tmux(&["capture-pane", "-p", "-t", "deep"]);
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                t0.elapsed() < limit,
+                "timed out waiting for {what}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for("the bridge to work", Duration::from_secs(30), &|s| {
+        s.contains("1/1") && s.contains("works")
+    });
+    tmux(&["send-keys", "-t", "deep", "Enter"]);
+    tmux(&["send-keys", "-t", "deep", "d"]);
+    let screen = wait_for("the bootstrap to finish", Duration::from_secs(60), &|s| {
+        s.contains("Bootstrap") && s.contains("100 %")
+    });
+    assert!(
+        screen.contains("tor_bootstrap"),
+        "bootstrap step shown:\n{screen}"
+    );
+    tmux(&["send-keys", "-t", "deep", "q"]);
+    let t0 = std::time::Instant::now();
+    while !status.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "UI did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&status).expect("status").trim(),
+        "0"
+    );
+}

@@ -14,7 +14,7 @@ use bridgescout::probe::tls::TlsSettings;
 use bridgescout::probe::tor::TorConfig;
 use bridgescout::report::{Format, Writer};
 use bridgescout::run::{NetworkContext, RunMeta};
-use bridgescout::tui::{ExportSetup, TuiError, TuiOptions, ViewOptions};
+use bridgescout::tui::{ExportSetup, Retest, TuiError, TuiOptions, ViewOptions};
 
 use crate::cli::{FormatArg, ProbeArgs};
 use crate::{EXIT_CANCELLED, EXIT_NONE_REACHABLE, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE};
@@ -36,6 +36,11 @@ pub async fn run(
     let config = engine_config(args)?;
     let network = network_context(args).await?;
     let meta = RunMeta::starting_now(network);
+    // The UI keeps the endpoints to test one again (deep test).
+    let retest = Retest {
+        endpoints: std::sync::Arc::new(endpoints.clone()),
+        config: config.clone(),
+    };
     let mut scan = engine::start(endpoints, config);
     if !args.no_history {
         let path = super::db_path(args)?;
@@ -59,6 +64,7 @@ pub async fn run(
         let opts = TuiOptions {
             no_color: args.no_color,
             export,
+            retest: Some(retest),
         };
         return tui(scan, opts, view).await;
     }

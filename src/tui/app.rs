@@ -136,6 +136,8 @@ pub enum Action {
     Quit,
     /// Write an anonymized export of the results so far.
     Export,
+    /// Bootstrap a full Tor client through the selected bridge.
+    Deep,
     /// Copy the selected working endpoint out (clipboard and file).
     Copy,
 }
@@ -387,6 +389,16 @@ impl App {
     /// Applies one engine event. Unknown ids and out-of-order events
     /// (a step after the verdict, a start after the verdict) are ignored
     /// rather than trusted, since the UI must never panic.
+    /// Puts a finished row back to running for a re-test of endpoint `id`;
+    /// its new steps and result then arrive as ordinary events.
+    pub fn restart(&mut self, id: usize) {
+        if let Some(row) = self.rows.get_mut(id) {
+            row.live_steps = Vec::new();
+            row.state = RowState::Running;
+            self.refresh();
+        }
+    }
+
     pub fn on_event(&mut self, ev: Event) {
         let rerank = match ev {
             Event::Started { id } => match self.rows.get_mut(id) {
@@ -462,6 +474,7 @@ impl App {
             }
             KeyCode::Enter | KeyCode::Tab => self.detail_open = !self.detail_open,
             KeyCode::Char('e') => return Action::Export,
+            KeyCode::Char('d') => return Action::Deep,
             KeyCode::Char('c') => return Action::Copy,
             KeyCode::Char('?') => self.help_open = true,
             KeyCode::Char('p') => {

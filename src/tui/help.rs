@@ -11,7 +11,7 @@ use super::text::{fit, pad};
 use super::theme::Theme;
 
 /// Keys and what they do, in the order shown.
-pub const KEYS: [(&str, Msg); 14] = [
+pub const KEYS: [(&str, Msg); 15] = [
     ("↑↓ j k", Msg::HelpMove),
     ("PgUp PgDn", Msg::HelpPage),
     ("Home End g G", Msg::HelpEnds),
@@ -22,6 +22,7 @@ pub const KEYS: [(&str, Msg); 14] = [
     ("/", Msg::HelpSearch),
     ("o", Msg::HelpSort),
     ("p", Msg::HelpPrivacy),
+    ("d", Msg::HelpDeep),
     ("e", Msg::HelpExport),
     ("?", Msg::HelpHelp),
     ("q Esc Ctrl-C", Msg::HelpQuit),

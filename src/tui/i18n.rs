@@ -267,6 +267,26 @@ catalog! {
         "режим приватности включён: адреса ваших мостов и серверов скрыты",
         "құпиялық режимі қосулы: өз мекенжайларыңыз жасырылды",
     ],
+    DeepStarted => [
+        "deep test started: a full Tor client is bootstrapping through this bridge",
+        "глубокая проверка запущена: полный клиент Tor подключается через этот мост",
+        "терең тексеру басталды: толық Tor клиенті осы көпір арқылы қосылуда",
+    ],
+    DeepNotBridge => [
+        "the deep test is for Tor bridges",
+        "глубокая проверка — только для мостов Tor",
+        "терең тексеру тек Tor көпірлеріне арналған",
+    ],
+    DeepUnavailable => [
+        "deep test unavailable here",
+        "глубокая проверка здесь недоступна",
+        "терең тексеру мұнда қолжетімсіз",
+    ],
+    HelpDeep => [
+        "deep test: bootstrap a full Tor client through the selected bridge",
+        "глубокая проверка: запустить полный клиент Tor через выбранный мост",
+        "терең тексеру: таңдалған көпір арқылы толық Tor клиентін іске қосу",
+    ],
     PrivacyOff => [
         "privacy mode off: addresses are shown",
         "режим приватности выключен: адреса видны",

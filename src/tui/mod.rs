@@ -60,7 +60,15 @@ pub struct ExportSetup {
 }
 
 /// How the UI looks and what it may write.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What the UI needs to test an endpoint again (the `d` deep test).
+#[derive(Debug, Clone)]
+pub struct Retest {
+    /// Indexed by the ids the scan's events carry.
+    pub endpoints: Arc<Vec<crate::catalog::Endpoint>>,
+    pub config: crate::engine::EngineConfig,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct TuiOptions {
     /// No colours at all (symbols, words and bold/reverse still carry the
     /// meaning). `run` also turns colour off when the `NO_COLOR`
@@ -70,6 +78,8 @@ pub struct TuiOptions {
     pub no_color: bool,
     /// `None`: the export key only says it is unavailable.
     pub export: Option<ExportSetup>,
+    /// `None`: the deep-test key only says it is unavailable.
+    pub retest: Option<Retest>,
 }
 
 /// Display choices beyond [`TuiOptions`]; kept apart so callers that build
@@ -218,7 +228,7 @@ pub async fn run_with(
         &mut term.terminal,
         &theme,
         &mut input_rx,
-        opts.export.as_ref(),
+        &opts,
     )
     .await;
 
@@ -253,8 +263,11 @@ async fn event_loop(
     terminal: &mut Term,
     theme: &Theme,
     input: &mut mpsc::UnboundedReceiver<io::Result<TermEvent>>,
-    export: Option<&ExportSetup>,
+    opts: &TuiOptions,
 ) -> Result<Exit, TuiError> {
+    let export = opts.export.as_ref();
+    // Re-tests run beside the scan and report on their own channel.
+    let (retest_tx, mut retest_rx) = mpsc::unbounded_channel();
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut sigterm = Sigterm::new();
@@ -277,6 +290,10 @@ async fn event_loop(
                 }
                 None => events_open = false,
             },
+            Some(ev) = retest_rx.recv() => {
+                app.on_event(ev);
+                dirty = true;
+            }
             ev = input.recv() => match ev {
                 Some(Ok(TermEvent::Key(key))) => {
                     match app.on_key(key) {
@@ -288,6 +305,10 @@ async fn event_loop(
                         Action::Copy => {
                             let msg = copy_now(terminal, app, export);
                             app.set_status(msg);
+                        }
+                        Action::Deep => {
+                            let msg = deep_now(app, opts.retest.as_ref(), &retest_tx);
+                            app.set_status(i18n::tr(app.lang(), msg).to_string());
                         }
                         Action::None => {}
                     }
@@ -314,6 +335,36 @@ async fn event_loop(
             () = sigterm.recv() => return Ok(Exit::Terminated),
         }
     }
+}
+
+/// Starts a deep test (full Tor bootstrap) of the selected bridge.
+fn deep_now(
+    app: &mut App,
+    retest: Option<&Retest>,
+    tx: &mpsc::UnboundedSender<crate::engine::Event>,
+) -> i18n::Msg {
+    let Some(retest) = retest else {
+        return i18n::Msg::DeepUnavailable;
+    };
+    let Some(id) = app.selected_id() else {
+        return i18n::Msg::DeepNotBridge;
+    };
+    let Some(endpoint) = retest.endpoints.get(id).cloned() else {
+        return i18n::Msg::DeepUnavailable;
+    };
+    if !endpoint.kind().is_tor() {
+        return i18n::Msg::DeepNotBridge;
+    }
+    let mut config = retest.config.probe.clone();
+    config.tor.deep = true;
+    app.restart(id);
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let scan = Arc::new(crate::probe::ScanContext::default());
+        let m = crate::engine::measure(id, &endpoint, &config, Some(tx.clone()), scan).await;
+        let _ = tx.send(crate::engine::Event::Finished(Box::new(m)));
+    });
+    i18n::Msg::DeepStarted
 }
 
 /// Writes the finished results, anonymized (the export defaults), to a new
