@@ -54,10 +54,18 @@ use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
+
+// Both harnesses include this file so each also works alone (`#[path]`
+// from a bench or test); in `common` that loads it twice, on purpose.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+#[allow(unused_imports)] // callers name the type in some test binaries only
+pub use process::{RunOutput, run_bounded};
 
 const SKIP_ENV: &str = "BRIDGESCOUT_SKIP_NETNS";
 const KEEP_ENV: &str = "BRIDGESCOUT_TORNET_KEEP";
@@ -281,22 +289,6 @@ impl Consensus {
     }
 }
 
-/// Output of a bounded command run.
-#[derive(Debug)]
-pub struct RunOutput {
-    pub status: Option<ExitStatus>,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-    pub timed_out: bool,
-}
-
-impl RunOutput {
-    pub fn code(&self) -> Option<i32> {
-        self.status.and_then(|s| s.code())
-    }
-}
-
 // ------------------------------------------------------------------ the net
 
 pub struct TorNet {
@@ -415,49 +407,6 @@ pub fn missing_requirements() -> Vec<String> {
         }
     }
     problems
-}
-
-/// Runs a command to completion with a deadline; kills it when exceeded.
-pub fn run_bounded(cmd: &mut Command, deadline: Duration) -> RunOutput {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        s
-    });
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break Some(st),
-            Ok(None) if start.elapsed() > deadline => {
-                timed_out = true;
-                let _ = child.kill();
-                break child.wait().ok();
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => break None,
-        }
-    };
-    RunOutput {
-        status,
-        stdout: String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned(),
-        stderr: String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned(),
-        elapsed: start.elapsed(),
-        timed_out,
-    }
 }
 
 fn must(cmd: &mut Command) -> String {
