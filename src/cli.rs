@@ -28,6 +28,44 @@ pub enum Command {
     Export(ExportArgs),
     /// Combine exports from many participants into one report (HTML or Markdown).
     Merge(MergeArgs),
+    /// Scan again and again; report when each method stops and starts working.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Files, directories or literal lines; without any, the bundled lists.
+    pub inputs: Vec<String>,
+    /// Seconds from the start of one round to the start of the next.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0, value_parser = parse_interval)]
+    pub interval: f64,
+    /// Each wait is moved by a random amount within ±SECS (default: 10 %
+    /// of the interval), so rounds do not form a fixed pattern.
+    #[arg(long, value_name = "SECS", value_parser = parse_interval)]
+    pub jitter: Option<f64>,
+    /// Stop after this many rounds (default: until Ctrl-C).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: Option<u64>,
+    /// `jsonl` (one JSON object per round and per event) or `table` (one
+    /// line each). Default: the timeline UI on a terminal, else `jsonl`.
+    #[arg(long, value_enum)]
+    pub format: Option<WatchFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormatArg {
+    Jsonl,
+    Table,
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {s}"))?;
+    if !(0.0..=7.0 * 86_400.0).contains(&v) {
+        return Err("must be between 0 and 604800 seconds (a week)".into());
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Args)]
@@ -170,7 +208,7 @@ pub struct ProbeArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub tor_network: Option<PathBuf>,
     /// Bytes a bridge's data test must receive (default 64 KiB).
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = 65536)]
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 65536, value_parser = clap::value_parser!(u64).range(1024..=100_000_000))]
     pub data_bytes: u64,
     /// Seconds without new data before the data test calls a bridge stalled.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]

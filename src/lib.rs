@@ -17,3 +17,4 @@ pub mod run;
 pub mod store;
 pub mod tui;
 pub mod verdict;
+pub mod watch;

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             Some(Command::History(a)) => cmd::history::run(&a, &cli.probe),
             Some(Command::Export(a)) => cmd::export::run(&a, &cli.probe),
             Some(Command::Merge(a)) => cmd::merge::run(&a),
+            Some(Command::Watch(a)) => cmd::watch::run(&a, &cli.probe).await,
         }
     });
     match result {

@@ -254,3 +254,31 @@ async fn ctrl_c_cancels_promptly_with_partial_results() {
         "the unfinished endpoint is not reported: {rest}"
     );
 }
+
+#[test]
+fn skipped_bridge_lines_do_not_print_their_secrets() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = dir.path().join("bridges.txt");
+    let port = closed_port();
+    // A wrong-length fingerprint and a bad port: both rejected, neither
+    // value may be echoed (a shared screen or log would leak them).
+    std::fs::write(
+        &list,
+        format!(
+            "127.0.0.1:{port} 4C17FB532E20B2A8AC199441ECD2B0178B69B0A\n\
+             obfs4 127.0.0.1:99999 2B280B23E1107BB62ABFC40DDCC8824814F80A72 cert=ssH+9rP8dG2NLDN2XuFw63hIO/9MNNinLmxQDpVa+7kTOa9/m+tGWT1SmSYpQ9uTBGa6Hw iat-mode=0\n\
+             tls://127.0.0.1:{port}\n"
+        ),
+    )
+    .expect("write");
+    let out = scan(&pki, &["--format", "jsonl", &list.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bridges.txt:1:") && stderr.contains("bridges.txt:2:"),
+        "{stderr}"
+    );
+    for secret in ["4C17FB532E", "2B280B23E1", "ssH+9rP8", "127.0.0.1:99999"] {
+        assert!(!stderr.contains(secret), "stderr leaks {secret}: {stderr}");
+    }
+}

@@ -13,6 +13,7 @@ pub mod history;
 pub mod merge;
 pub mod recorder;
 pub mod scan;
+pub mod watch;
 
 /// The history database path: `--db`, `BRIDGESCOUT_DB`, or the XDG default.
 pub fn db_path(args: &ProbeArgs) -> anyhow::Result<PathBuf> {

@@ -80,12 +80,14 @@ pub async fn run(
 
 /// Derived facts about this network; the public address (only learned with
 /// `--stun`) is dropped right here.
-async fn network_context(args: &ProbeArgs) -> anyhow::Result<NetworkContext> {
+pub(super) async fn network_context(args: &ProbeArgs) -> anyhow::Result<NetworkContext> {
     let ip = match &args.stun {
         None => None,
         Some(server) => {
-            let addr = tokio::net::lookup_host(server.as_str())
+            let lookup = tokio::net::lookup_host(server.as_str());
+            let addr = tokio::time::timeout(Duration::from_secs(5), lookup)
                 .await
+                .map_err(|_| anyhow::anyhow!("--stun {server}: name lookup timed out"))?
                 .with_context(|| format!("--stun {server}"))?
                 .next()
                 .with_context(|| format!("--stun {server}: no address"))?;
@@ -121,7 +123,7 @@ async fn tui(scan: Scan, opts: TuiOptions, view: ViewOptions) -> anyhow::Result<
 }
 
 /// Loads inputs (or the bundled lists), reporting every bad line on stderr.
-fn load(inputs: &[String]) -> anyhow::Result<Option<Vec<Endpoint>>> {
+pub(super) fn load(inputs: &[String]) -> anyhow::Result<Option<Vec<Endpoint>>> {
     let mut all = Catalog::default();
     if inputs.is_empty() {
         all.extend(catalog::bundled());
@@ -130,7 +132,13 @@ fn load(inputs: &[String]) -> anyhow::Result<Option<Vec<Endpoint>>> {
         all.extend(catalog::load_input(input, Origin::User)?);
     }
     for e in &all.errors {
-        eprintln!("warning: skipped {e}");
+        // Bridge lines carry secrets; say what was wrong, not the values.
+        eprintln!(
+            "warning: skipped {}:{}: {}",
+            e.source_name,
+            e.line,
+            bridgescout::probe::failure::redact_secrets(&e.message)
+        );
     }
     if all.endpoints.is_empty() {
         eprintln!("error: no usable endpoints in the input");
@@ -139,7 +147,7 @@ fn load(inputs: &[String]) -> anyhow::Result<Option<Vec<Endpoint>>> {
     Ok(Some(all.endpoints))
 }
 
-fn engine_config(args: &ProbeArgs) -> anyhow::Result<EngineConfig> {
+pub(super) fn engine_config(args: &ProbeArgs) -> anyhow::Result<EngineConfig> {
     let tls = match &args.ca_file {
         Some(path) => TlsSettings::with_ca_file(path).context("--ca-file")?,
         None => TlsSettings::default(),

@@ -12,13 +12,12 @@ use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 use tokio_rustls::client::TlsStream;
 
 use super::dns::{MAX_MESSAGE, SentQuery};
 use super::failure::{from_hyper, scrub};
 use super::resolver::{self, ExchangeFail, ExchangeReport, Exchanger, Role, SendFail};
-use super::{ProbeConfig, Recorder};
+use super::{AbortOnDrop, ProbeConfig, Recorder};
 use crate::catalog::DnsResolver;
 use crate::measurement::{Failure, Operation};
 
@@ -187,7 +186,7 @@ pub async fn exchange(
     let target = format!("{addr} {authority}{}", resolver.path);
     let started = rec.begin(Operation::HttpRoundTrip, Some(target.clone()));
     let setup = tokio::time::timeout(config.step_timeout, connect_http(stream, is_h2)).await;
-    let (sender, driver) = match setup {
+    let (sender, _driver) = match setup {
         Ok(Ok(pair)) => {
             rec.finish(
                 started,
@@ -233,9 +232,7 @@ pub async fn exchange(
         notes,
         get_refused: false,
     };
-    let report = resolver::run_checks(&mut session, target, config, rec).await;
-    driver.abort();
-    report
+    resolver::run_checks(&mut session, target, config, rec).await
 }
 
 fn host_authority(host: &str) -> String {
@@ -249,7 +246,7 @@ fn host_authority(host: &str) -> String {
 async fn connect_http(
     stream: TlsStream<TcpStream>,
     is_h2: bool,
-) -> Result<(Sender, JoinHandle<()>), Failure> {
+) -> Result<(Sender, AbortOnDrop<()>), Failure> {
     let io = TokioIo::new(stream);
     if is_h2 {
         let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
@@ -258,12 +255,12 @@ async fn connect_http(
         let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok((Sender::H2(sender), driver))
+        Ok((Sender::H2(sender), AbortOnDrop(driver)))
     } else {
         let (sender, conn) = http1::handshake(io).await.map_err(|e| from_hyper(&e))?;
         let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok((Sender::H1(sender), driver))
+        Ok((Sender::H1(sender), AbortOnDrop(driver)))
     }
 }

@@ -78,11 +78,7 @@ pub fn scrub(msg: &str) -> String {
     let mut token = String::new();
     let flush = |token: &mut String, out: &mut String| {
         if !token.is_empty() {
-            if is_address(token) {
-                out.push_str("[scrubbed]");
-            } else {
-                out.push_str(token);
-            }
+            out.push_str(&scrub_token(token));
             token.clear();
         }
     };
@@ -95,6 +91,66 @@ pub fn scrub(msg: &str) -> String {
         }
     }
     flush(&mut token, &mut out);
+    out
+}
+
+/// For messages about user input shown on a terminal or in logs: addresses
+/// scrubbed, and long key-like runs (fingerprints, certs, keys) cut, so a
+/// skipped bridge line does not print its secrets.
+pub fn redact_secrets(msg: &str) -> String {
+    let scrubbed = scrub(msg);
+    let mut out = String::with_capacity(scrubbed.len());
+    let mut run = String::new();
+    let keyish = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-');
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().filter(char::is_ascii_alphanumeric).count() >= 20 {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in scrubbed.chars() {
+        if keyish(ch) {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Replaces addresses inside one run of address-like characters, also
+/// when glued to a word ("peer:10.1.2.3", "a10.1.2.3").
+fn scrub_token(token: &str) -> String {
+    if is_address(token) {
+        return "[scrubbed]".to_string();
+    }
+    let b = token.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        let starts =
+            (b[i].is_ascii_digit() || b[i] == b'[') && (i == 0 || !b[i - 1].is_ascii_digit());
+        if starts {
+            // Longest address starting here (7 = shortest IPv4 text).
+            if let Some(end) = (i + 7..=b.len())
+                .rev()
+                .find(|&j| token.is_char_boundary(j) && is_address(&token[i..j]))
+            {
+                out.push_str(&token[copied..i]);
+                out.push_str("[scrubbed]");
+                i = end;
+                copied = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&token[copied..]);
     out
 }
 
@@ -128,6 +184,34 @@ mod tests {
         assert!(!s.contains("fe80"), "{s}");
         assert!(!s.contains("192.168"), "{s}");
         assert!(s.starts_with("connect to [scrubbed] failed"), "{s}");
+    }
+
+    #[test]
+    fn redacts_fingerprints_certs_and_addresses_in_input_errors() {
+        let m = redact_secrets(
+            "bad fingerprint \"4C17FB532E20B2A8AC199441ECD2B0178B69B0A\" in 192.0.2.77:99999 cert=ssH+9rP8dG2NLDN2XuFw63hIO/9MNNinLmxQDpVa+7kTOa9/m+tGWT1SmSYpQ9uTBGa6Hw",
+        );
+        assert!(!m.contains("4C17FB"), "{m}");
+        assert!(!m.contains("192.0.2.77"), "{m}");
+        assert!(!m.contains("ssH+9rP8"), "{m}");
+        assert!(m.starts_with("bad fingerprint"), "{m}");
+        assert_eq!(redact_secrets("port 0 is not valid"), "port 0 is not valid");
+    }
+
+    #[test]
+    fn scrubs_addresses_glued_to_words() {
+        for msg in [
+            "peer:10.1.2.3 closed",
+            "remote_addr:192.0.2.7:9001",
+            "host a10.1.2.3",
+        ] {
+            let s = scrub(msg);
+            assert!(
+                !s.contains("10.1.2.3") && !s.contains("192.0.2.7"),
+                "{msg} -> {s}"
+            );
+            assert!(s.contains("[scrubbed]"), "{msg} -> {s}");
+        }
     }
 
     #[test]

@@ -58,6 +58,16 @@ impl Default for ProbeConfig {
     }
 }
 
+/// Aborts a spawned task when dropped: a probe cancelled mid-way (quit,
+/// Ctrl-C) must not leave connections or bootstraps running behind it.
+pub struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Facts shared by every probe of one scan.
 #[derive(Debug, Default)]
 pub struct ScanContext {

@@ -216,8 +216,12 @@ pub async fn probe(
             .chain(plain.iter())
             .filter_map(|r| r.as_ref().ok())
             .flatten();
+        // A bogon answer for a host whose known addresses are public is a
+        // lie; dialing it would only poke at some local machine.
+        let known_public = !bootstrap.is_empty() && bootstrap.iter().all(|b| !is_bogon(b));
         for ip in looked_up {
-            if !bootstrap.contains(ip) && !fresh.contains(ip) && fresh.len() < cap {
+            let skip = known_public && is_bogon(ip);
+            if !skip && !bootstrap.contains(ip) && !fresh.contains(ip) && fresh.len() < cap {
                 fresh.push(*ip);
             }
         }
@@ -437,7 +441,14 @@ async fn attempt(
     {
         Ok(s) => s,
         Err(f) => {
-            if !f.is_certificate() {
+            // An IP-literal host sends no SNI, so there is nothing a
+            // harmless name could be compared with.
+            let literal = resolver
+                .host
+                .trim_matches(['[', ']'])
+                .parse::<IpAddr>()
+                .is_ok();
+            if !f.is_certificate() && !literal {
                 out.control_tls_ok = Some(control_handshake(addr, protocol, config, rec).await);
             }
             out.failure = Some((Operation::TlsHandshake, f));

@@ -160,10 +160,18 @@ impl Store {
             check_header(path)?;
         } else {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
+                // The history holds private bridge lines: a directory we
+                // create is ours alone.
+                let mut builder = std::fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+                builder
+                    .create(parent)
+                    .map_err(|source| StoreError::CreateDir {
+                        path: parent.to_path_buf(),
+                        source,
+                    })?;
             }
         }
         // Never the CREATE flag for an existing file: if it vanishes meanwhile
@@ -177,6 +185,12 @@ impl Store {
         let err = |e| classify(&path_buf, e);
         let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        #[cfg(unix)]
+        if !exists {
+            // Same reason as the directory: owner-only from the start.
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
 
         // Read-only checks first: a newer or foreign file must not be
         // touched, and even switching to WAL writes the header.
@@ -247,7 +261,12 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let path = self.path.clone();
         let err = |e| classify(&path, e);
-        let tx = self.conn.transaction().map_err(err)?;
+        // IMMEDIATE: take the write lock up front, so a concurrent writer
+        // makes us wait (busy timeout) instead of failing mid-transaction.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
         if !run_exists(&tx, run_id).map_err(err)? {
             return Err(StoreError::UnknownRun(run_id));
         }

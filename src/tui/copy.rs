@@ -49,6 +49,13 @@ pub fn file_path(export_dir: Option<&Path>) -> PathBuf {
 /// where that can be said: a user's bridge line is a secret.
 pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
+    // In a shared temp dir someone may have planted a link to a file of
+    // theirs for us to overwrite; refuse to follow one.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(std::io::Error::other(
+            "refusing to write through a symbolic link",
+        ));
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]

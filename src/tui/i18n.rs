@@ -303,6 +303,64 @@ catalog! {
         "exported (anonymized) to {path}",
         "экспортировано (обезличено) в {path}",
         "{path} файлына экспортталды (жасырын)",
+    ],    // Watch mode timeline (`bridgescout watch` on a terminal).
+    WatchTitle => ["bridgescout watch", "bridgescout: наблюдение", "bridgescout: бақылау"],
+    WatchScanning => [
+        "round {round}: testing…",
+        "раунд {round}: проверка…",
+        "{round}-раунд: тексеруде…",
+    ],
+    WatchWaiting => [
+        "{rounds} rounds done · next at {time}",
+        "раундов выполнено: {rounds} · следующий в {time}",
+        "орындалған раундтар: {rounds} · келесісі {time}",
+    ],
+    WatchStopped => [
+        "stopped after {rounds} rounds",
+        "остановлено после раундов: {rounds}",
+        "{rounds} раундтан кейін тоқтатылды",
+    ],
+    WatchStrip => [
+        "Which way out works, round by round (newest on the right)",
+        "Какой способ работает, раунд за раундом (новые справа)",
+        "Қай жол істейді, раунд сайын (жаңалары оң жақта)",
+    ],
+    WatchLegend => [
+        "✔ works · ✘ failed · · not tested",
+        "✔ работает · ✘ не работает · · не проверялся",
+        "✔ істейді · ✘ істемейді · · тексерілмеді",
+    ],
+    WatchNoRounds => [
+        "Waiting for the first round to finish…",
+        "Ждём окончания первого раунда…",
+        "Бірінші раундтың аяқталуын күтудеміз…",
+    ],
+    WatchEvents => ["Changes (newest first)", "Изменения (новые сверху)", "Өзгерістер (жаңалары жоғарыда)"],
+    WatchNoEvents => ["No changes yet.", "Изменений пока нет.", "Әзірге өзгеріс жоқ."],
+    WatchDown => [
+        "{time} ▼ {kind} stopped working",
+        "{time} ▼ {kind} перестал работать",
+        "{time} ▼ {kind} істемей қалды",
+    ],
+    WatchUp => [
+        "{time} ▲ {kind} works again after {duration}",
+        "{time} ▲ {kind} снова работает, перерыв {duration}",
+        "{time} ▲ {kind} қайта істейді, үзіліс {duration}",
+    ],
+    WatchAllDown => [
+        "{time} ▼▼ everything failed: likely a general shutdown",
+        "{time} ▼▼ не работает ничего: вероятно, общее отключение",
+        "{time} ▼▼ ештеңе істемейді: жалпы өшіру болуы мүмкін",
+    ],
+    WatchAllUp => [
+        "{time} ▲▲ something works again after {duration}",
+        "{time} ▲▲ что-то снова работает, перерыв {duration}",
+        "{time} ▲▲ бір нәрсе қайта істейді, үзіліс {duration}",
+    ],
+    WatchFooter => [
+        "q quit (the outage summary is printed on exit)",
+        "q выход (сводка перерывов печатается при выходе)",
+        "q шығу (үзілістер қорытындысы шыққанда басылады)",
     ],
 }
 

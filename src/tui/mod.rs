@@ -18,6 +18,7 @@ pub mod summary;
 pub mod table;
 pub mod text;
 pub mod theme;
+pub mod timeline;
 
 use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Stdout, Write as _};
@@ -268,6 +269,9 @@ async fn event_loop(
     let export = opts.export.as_ref();
     // Re-tests run beside the scan and report on their own channel.
     let (retest_tx, mut retest_rx) = mpsc::unbounded_channel();
+    // One re-test per endpoint; dropping an entry (re-press, quit) aborts it.
+    let mut retests: std::collections::HashMap<usize, crate::probe::AbortOnDrop<()>> =
+        std::collections::HashMap::new();
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut sigterm = Sigterm::new();
@@ -307,7 +311,7 @@ async fn event_loop(
                             app.set_status(msg);
                         }
                         Action::Deep => {
-                            let msg = deep_now(app, opts.retest.as_ref(), &retest_tx);
+                            let msg = deep_now(app, opts.retest.as_ref(), &retest_tx, &mut retests);
                             app.set_status(i18n::tr(app.lang(), msg).to_string());
                         }
                         Action::None => {}
@@ -342,6 +346,7 @@ fn deep_now(
     app: &mut App,
     retest: Option<&Retest>,
     tx: &mpsc::UnboundedSender<crate::engine::Event>,
+    running: &mut std::collections::HashMap<usize, crate::probe::AbortOnDrop<()>>,
 ) -> i18n::Msg {
     let Some(retest) = retest else {
         return i18n::Msg::DeepUnavailable;
@@ -359,11 +364,13 @@ fn deep_now(
     config.tor.deep = true;
     app.restart(id);
     let tx = tx.clone();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let scan = Arc::new(crate::probe::ScanContext::default());
         let m = crate::engine::measure(id, &endpoint, &config, Some(tx.clone()), scan).await;
         let _ = tx.send(crate::engine::Event::Finished(Box::new(m)));
     });
+    // Replacing an earlier re-test of the same endpoint aborts it.
+    running.insert(id, crate::probe::AbortOnDrop(task));
     i18n::Msg::DeepStarted
 }
 

@@ -2,7 +2,9 @@
 
 use super::{Judged, cmp_latency, transport_diagnosis};
 use crate::measurement::{Diagnosis, Failure, Operation};
-use crate::probe::resolver::{Attempt, ExchangeFail, ResolverEvidence, Stage, lying_failure};
+use crate::probe::resolver::{
+    Attempt, ExchangeFail, ResolverEvidence, Stage, is_bogon, lying_failure,
+};
 
 pub(super) fn judge(e: &ResolverEvidence, network_up: bool) -> Judged {
     let mut notes: Vec<String> = Vec::new();
@@ -20,12 +22,19 @@ pub(super) fn judge(e: &ResolverEvidence, network_up: bool) -> Judged {
     {
         let mut judged = Judged::reachable(best.latency_ms);
         judged.notes = notes;
-        if system_answer_poisoned(e) {
-            judged.diagnosis = Diagnosis::DnsPoisoned;
-            judged.notes.push(
-                "works only through its known (bootstrap) address: configure that address in your client"
+        match lookup_verdict(e) {
+            LookupVerdict::Poisoned => {
+                judged.diagnosis = Diagnosis::DnsPoisoned;
+                judged.notes.push(
+                    "works only through its known (bootstrap) address: configure that address in your client"
+                        .into(),
+                );
+            }
+            LookupVerdict::Unhelpful => judged.notes.push(
+                "looking up its name gave no usable address here; it works through its known address"
                     .into(),
-            );
+            ),
+            LookupVerdict::Fine => {}
         }
         return judged;
     }
@@ -95,17 +104,56 @@ fn judge_attempt(a: &Attempt, network_up: bool) -> Judged {
     Judged::failed(diagnosis, *op, f.clone())
 }
 
-/// address that no lookup returned did work.
-fn system_answer_poisoned(e: &ResolverEvidence) -> bool {
+/// What the lookups said about a resolver that works only through its
+/// known address.
+#[derive(Debug, PartialEq, Eq)]
+enum LookupVerdict {
+    /// A lookup was consistent, or nothing points at a lie.
+    Fine,
+    /// Known address works, lookups gave nothing usable, but no lie shown
+    /// (lookup timed out, SERVFAIL, only unroutable IPv6).
+    Unhelpful,
+    /// Evidence of poisoning: NXDOMAIN / no answer for a name that exists,
+    /// a bogon for a public host, or looked-up addresses that fail where
+    /// the known one works.
+    Poisoned,
+}
+
+fn lookup_verdict(e: &ResolverEvidence) -> LookupVerdict {
     if e.system.is_none() && e.plain.is_empty() {
-        return false;
+        return LookupVerdict::Fine;
     }
     let known_only_ok = e
         .attempts
         .iter()
         .any(|a| a.is_valid() && a.from_bootstrap && !a.from_lookup);
     let lookup_ok = e.attempts.iter().any(|a| a.is_valid() && a.from_lookup);
-    known_only_ok && !lookup_ok
+    if !known_only_ok || lookup_ok {
+        return LookupVerdict::Fine;
+    }
+    let lookups = e.system.iter().chain(e.plain.iter());
+    let denied = lookups
+        .clone()
+        .any(|r| matches!(r, Err(Failure::DnsNxdomain) | Err(Failure::DnsNoAnswer)));
+    let known_public = !e.bootstrap.is_empty() && e.bootstrap.iter().all(|b| !is_bogon(b));
+    let bogon = known_public
+        && lookups
+            .filter_map(|r| r.as_ref().ok())
+            .flatten()
+            .any(is_bogon);
+    // Looked-up addresses that were tried and failed for a reason other
+    // than "no route at all" (an IPv4-only network and IPv6 answers).
+    let wrong_address = e.attempts.iter().any(|a| {
+        a.from_lookup
+            && !a.from_bootstrap
+            && !a.is_valid()
+            && !matches!(a.failure, Some((_, Failure::NetworkUnreachable)))
+    });
+    if denied || bogon || wrong_address {
+        LookupVerdict::Poisoned
+    } else {
+        LookupVerdict::Unhelpful
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +282,37 @@ mod tests {
         assert_eq!(judge(&e, true).diagnosis, Diagnosis::Ok);
         // System resolver failing for a working resolver host counts too.
         let e = evidence(Some(Err(Failure::DnsNxdomain)), vec![ok(1, 20.0)]);
+        assert_eq!(judge(&e, true).diagnosis, Diagnosis::DnsPoisoned);
+    }
+
+    #[test]
+    fn unhelpful_lookup_is_not_called_poisoning() {
+        // A lookup that timed out proves nothing about lies.
+        let e = evidence(Some(Err(Failure::GenericTimeout)), vec![ok(1, 20.0)]);
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::Ok);
+        assert!(j.notes.iter().any(|n| n.contains("known address")), "{j:?}");
+        // Looked-up IPv6 addresses with no route here are not a lie either.
+        let mut v6 = failed_at(
+            9,
+            Stage::Nothing,
+            Operation::TcpConnect,
+            Failure::NetworkUnreachable,
+        );
+        v6.from_lookup = true;
+        v6.from_bootstrap = false;
+        let e = evidence(Some(Ok(vec![addr(9).ip()])), vec![ok(1, 20.0), v6]);
+        assert_eq!(judge(&e, true).diagnosis, Diagnosis::Ok);
+    }
+
+    #[test]
+    fn bogon_answer_for_a_public_host_is_poisoning() {
+        let e = Evidence::DnsResolver(ResolverEvidence {
+            system: Some(Ok(vec!["10.10.34.34".parse().unwrap()])),
+            plain: Vec::new(),
+            bootstrap: vec!["9.9.9.9".parse().unwrap()],
+            attempts: vec![ok(1, 20.0)],
+        });
         assert_eq!(judge(&e, true).diagnosis, Diagnosis::DnsPoisoned);
     }
 

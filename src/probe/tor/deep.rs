@@ -133,7 +133,8 @@ pub async fn bootstrap(
     let start = Instant::now();
     let mut events = client.bootstrap_events();
     let boot_client = client.clone();
-    let mut boot = tokio::spawn(async move { boot_client.bootstrap().await });
+    let mut boot =
+        crate::probe::AbortOnDrop(tokio::spawn(async move { boot_client.bootstrap().await }));
     let deadline = tokio::time::sleep(limit);
     tokio::pin!(deadline);
     let mut last_text = String::new();
@@ -157,7 +158,7 @@ pub async fn bootstrap(
                 }
                 None => break Err("bootstrap events ended".to_string()),
             },
-            r = &mut boot => match r {
+            r = &mut boot.0 => match r {
                 Ok(Ok(())) => {
                     let t = start.elapsed().as_secs_f64();
                     trace.percent = 100;
@@ -177,7 +178,7 @@ pub async fn bootstrap(
             }
         }
     };
-    boot.abort();
+    drop(boot);
     drop(client);
     match result {
         Ok(()) => Ok(trace),

@@ -39,7 +39,10 @@ pub fn candidates(transport: &Transport) -> Vec<String> {
         Transport::Webtunnel => &["lyrebird", "webtunnel-client"],
         Transport::Snowflake => &["snowflake-client", "lyrebird"],
         Transport::Conjure => &["conjure-client"],
-        Transport::Other(name) => return vec![format!("{name}-client"), name.clone()],
+        // Never derive a program name from a bridge line: a shared list
+        // could otherwise make us run `sh` or `poweroff`. Unknown transports
+        // are reported, not launched.
+        Transport::Other(_) => &[],
     };
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -55,7 +58,10 @@ pub fn missing_hint(transport: &Transport) -> String {
         }
         Transport::Snowflake => "install snowflake-client (Debian: apt install snowflake-client)",
         Transport::Conjure => "install conjure-client",
-        _ => "install a client for this transport",
+        Transport::Other(_) => {
+            "bridgescout only runs known transport clients (obfs4, meek, webtunnel, snowflake, conjure)"
+        }
+        Transport::Vanilla => "no client needed",
     };
     format!("{what}, or point --pt-path at Tor Browser's PluggableTransports folder")
 }
@@ -118,6 +124,22 @@ fn is_executable(p: &Path) -> bool {
     }
 }
 
+/// A fresh, unguessable directory only we can use, for PT state: a fixed
+/// name in the shared temp dir could be pre-created by someone else.
+fn private_dir() -> std::io::Result<PathBuf> {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(d) = DIR.get() {
+        return Ok(d.clone());
+    }
+    let n: u64 = rand::random();
+    let dir = std::env::temp_dir().join(format!("bridgescout-pt-{}-{n:016x}", std::process::id()));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir)?;
+    Ok(DIR.get_or_init(|| dir).clone())
+}
+
 /// The file name of a binary on this platform.
 fn exe(name: &str) -> String {
     if cfg!(windows) {
@@ -171,9 +193,8 @@ type LaunchMap = HashMap<(PathBuf, String), Result<Arc<Launched>, String>>;
 
 /// Launched PT clients by (binary, transport). A binary is asked for one
 /// transport per launch: asking obfs4proxy for a transport it lacks fails
-/// the whole launch. Failures are cached too, so a broken binary costs one
-/// launch per scan, not one per bridge. A tokio mutex: held across the
-/// launch so parallel probes wait for the one launch.
+/// the whole launch. Only successes are kept. A tokio mutex: held across
+/// the launch so parallel probes wait for the one launch.
 fn launched() -> &'static tokio::sync::Mutex<LaunchMap> {
     static MAP: OnceLock<tokio::sync::Mutex<LaunchMap>> = OnceLock::new();
     MAP.get_or_init(|| tokio::sync::Mutex::new(HashMap::new()))
@@ -197,12 +218,16 @@ pub async fn get_or_launch(
 ) -> Result<SocketAddr, String> {
     let key = (bin.to_path_buf(), name.to_string());
     let mut map = launched().lock().await;
-    if let Some(r) = map.get(&key) {
-        return r.as_ref().map(|l| l.socks).map_err(Clone::clone);
+    if let Some(Ok(l)) = map.get(&key) {
+        return Ok(l.socks);
     }
+    // A failed launch is not remembered: a slow first start must not
+    // condemn every later bridge of the transport (or a re-test).
     let r = launch(rt, bin, name, timeout).await.map(Arc::new);
     let out = r.as_ref().map(|l| l.socks).map_err(Clone::clone);
-    map.insert(key, r);
+    if r.is_ok() {
+        map.insert(key, r);
+    }
     out
 }
 
@@ -215,8 +240,7 @@ async fn launch(
     let transport: PtTransportName = name
         .parse()
         .map_err(|e| format!("bad transport name: {e}"))?;
-    let state = std::env::temp_dir().join(format!("bridgescout-pt-{}", std::process::id()));
-    std::fs::create_dir_all(&state).map_err(|e| format!("PT state dir: {e}"))?;
+    let state = private_dir().map_err(|e| format!("PT state dir: {e}"))?;
     let common = PtCommonParameters::builder()
         .state_location(state)
         .timeout(Some(timeout))
@@ -352,6 +376,19 @@ mod tests {
 
     fn p(k: &str, v: &str) -> (String, String) {
         (k.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn unknown_transport_names_never_pick_a_program() {
+        // A bridge line `sh 127.0.0.1:1` must not make us run /bin/sh.
+        for name in ["sh", "bash", "poweroff", "obfs4proxy"] {
+            let t = Transport::Other(name.to_string());
+            assert!(candidates(&t).is_empty(), "{name}");
+            assert_eq!(
+                find_binary(&t, &[PathBuf::from("/bin"), PathBuf::from("/usr/bin")]),
+                None
+            );
+        }
     }
 
     #[test]
