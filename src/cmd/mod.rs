@@ -15,6 +15,36 @@ pub mod recorder;
 pub mod scan;
 pub mod watch;
 
+/// A token cancelled by Ctrl-C or SIGTERM. The handlers are installed
+/// before this returns: a signal that arrives at once must not find the
+/// default action (kill) still in place.
+pub fn interrupts() -> tokio_util::sync::CancellationToken {
+    let token = tokio_util::sync::CancellationToken::new();
+    let stop = token.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                stop.cancel();
+            });
+            return token;
+        }
+    }
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    token
+}
+
 /// The history database path: `--db`, `BRIDGESCOUT_DB`, or the XDG default.
 pub fn db_path(args: &ProbeArgs) -> anyhow::Result<PathBuf> {
     args.db

@@ -178,6 +178,8 @@ async fn print(mut scan: Scan, format: Format, color: bool) -> anyhow::Result<u8
     let mut writer = Writer::new(format, stdout, color)?;
     let mut done: Vec<Measurement> = Vec::new();
     let mut cancelled = false;
+    let interrupted = super::interrupts();
+    let mut cancel_sent = false;
     loop {
         tokio::select! {
             ev = scan.events.recv() => match ev {
@@ -189,7 +191,10 @@ async fn print(mut scan: Scan, format: Format, color: bool) -> anyhow::Result<u8
                 Some(_) => {}
                 None => break,
             },
-            _ = tokio::signal::ctrl_c() => scan.cancel(),
+            _ = interrupted.cancelled(), if !cancel_sent => {
+                scan.cancel();
+                cancel_sent = true;
+            }
         }
     }
     writer.finish(&done, cancelled)?;

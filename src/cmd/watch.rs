@@ -65,14 +65,7 @@ pub async fn run(a: &WatchArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
     };
     // Ctrl-C and SIGTERM end the watch cleanly: the round in progress is
     // cancelled (and not counted), the summary is still printed.
-    let stop = CancellationToken::new();
-    tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            wait_for_signal().await;
-            stop.cancel();
-        }
-    });
+    let stop = super::interrupts();
     let tracker = match a.format {
         Some(WatchFormatArg::Jsonl) => rounds(&plan, &stop, &Sink::Jsonl).await,
         Some(WatchFormatArg::Table) => rounds(&plan, &stop, &Sink::Text).await,
@@ -107,21 +100,6 @@ async fn ui(plan: Plan, stop: CancellationToken, args: &ProbeArgs) -> anyhow::Re
     let tracker = worker.await.context("watch loop")?;
     shown?;
     Ok(tracker)
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Runs rounds until `--rounds` is reached or `stop` fires.
