@@ -43,6 +43,22 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation, for schema and translation completeness checks.
+    pub const ALL: [Operation; 12] = [
+        Operation::Resolve,
+        Operation::TcpConnect,
+        Operation::TlsHandshake,
+        Operation::TlsHandshakeControl,
+        Operation::HttpRoundTrip,
+        Operation::DnsRoundTrip,
+        Operation::PtLaunch,
+        Operation::PtHandshake,
+        Operation::TorHandshake,
+        Operation::TorCircuit,
+        Operation::TorDirFetch,
+        Operation::TorBootstrap,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Resolve => "resolve",
@@ -278,6 +294,8 @@ pub enum Diagnosis {
     IdentityMismatch,
     /// The pluggable transport's client binary is not installed.
     PtMissing,
+    /// The transport's client program is installed but would not start.
+    PtLaunchFailed,
     /// The transport's handshake failed although the bridge port answers.
     PtHandshakeFailed,
     /// The handshake worked but data stopped after some bytes.
@@ -291,6 +309,32 @@ pub enum Diagnosis {
 }
 
 impl Diagnosis {
+    /// Every diagnosis, for schema and translation completeness checks.
+    pub const ALL: [Diagnosis; 22] = [
+        Diagnosis::Ok,
+        Diagnosis::Timeout,
+        Diagnosis::ConnectionReset,
+        Diagnosis::ConnectionRefused,
+        Diagnosis::HostUnreachable,
+        Diagnosis::SniFiltered,
+        Diagnosis::DnsPoisoned,
+        Diagnosis::IpBlocked,
+        Diagnosis::CertificateInvalid,
+        Diagnosis::LyingResolver,
+        Diagnosis::HttpError,
+        Diagnosis::BadResponse,
+        Diagnosis::ResolveFailed,
+        Diagnosis::TlsFailed,
+        Diagnosis::IdentityMismatch,
+        Diagnosis::PtMissing,
+        Diagnosis::PtLaunchFailed,
+        Diagnosis::PtHandshakeFailed,
+        Diagnosis::Stalled,
+        Diagnosis::Slow,
+        Diagnosis::ClockSkew,
+        Diagnosis::BootstrapFailed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Diagnosis::Ok => "ok",
@@ -309,6 +353,7 @@ impl Diagnosis {
             Diagnosis::TlsFailed => "tls_failed",
             Diagnosis::IdentityMismatch => "identity_mismatch",
             Diagnosis::PtMissing => "pt_missing",
+            Diagnosis::PtLaunchFailed => "pt_launch_failed",
             Diagnosis::PtHandshakeFailed => "pt_handshake_failed",
             Diagnosis::Stalled => "stalled",
             Diagnosis::Slow => "slow",
@@ -356,6 +401,9 @@ impl Diagnosis {
             Diagnosis::TlsFailed => "The encrypted connection to the bridge could not be set up.",
             Diagnosis::IdentityMismatch => {
                 "The bridge is not the one the line names: a wrong line, or interception."
+            }
+            Diagnosis::PtLaunchFailed => {
+                "The program for this transport is installed but would not start."
             }
             Diagnosis::PtMissing => {
                 "The program for this transport is not installed, so it could not be tested."

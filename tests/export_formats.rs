@@ -457,3 +457,94 @@ async fn rounding_is_configurable() {
         runs[0].measurements[0].latency_ms
     );
 }
+
+/// Every code the model can produce is allowed by the schema, and a Tor
+/// measurement with a data test, clock skew and bootstrap validates.
+#[test]
+fn schema_covers_every_code_and_tor_measurements() {
+    use bridgescout::catalog::EndpointKind;
+    use bridgescout::measurement::{
+        BootstrapTrace, DataTest, Diagnosis, EndpointInfo, Failure, Measurement, Operation, Step,
+        Verdict,
+    };
+    let schema = schema();
+    let defs = &schema["$defs"];
+    let listed = |def: &str| -> Vec<String> {
+        defs[def]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("$defs/{def} has an enum"))
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    };
+    for d in Diagnosis::ALL {
+        assert!(listed("diagnosis").contains(&d.as_str().to_string()), "{d}");
+    }
+    for o in Operation::ALL {
+        assert!(listed("operation").contains(&o.as_str().to_string()), "{o}");
+    }
+    for k in EndpointKind::ALL {
+        assert!(listed("kind").contains(&k.as_str().to_string()), "{k}");
+    }
+
+    let step = |op: Operation, t0: f64, failure: Option<Failure>| Step {
+        operation: op,
+        target: Some("127.0.0.1:9001".into()),
+        t0,
+        t: t0 + 0.01,
+        failure,
+        detail: None,
+        addresses: Vec::new(),
+    };
+    let m = Measurement {
+        schema_version: bridgescout::measurement::SCHEMA_VERSION,
+        id: 0,
+        endpoint: EndpointInfo {
+            kind: EndpointKind::Obfs4,
+            label: "obfs4 test".into(),
+            address:
+                "obfs4 127.0.0.1:9001 0000000000000000000000000000000000000000 cert=x iat-mode=0"
+                    .into(),
+            origin: Origin::Builtin,
+        },
+        start_time: "2026-11-27T20:00:00.000Z".into(),
+        runtime: 1.5,
+        steps: vec![
+            step(Operation::TcpConnect, 0.0, None),
+            step(Operation::PtLaunch, 0.01, None),
+            step(Operation::PtHandshake, 0.02, None),
+            step(Operation::TorHandshake, 0.1, None),
+            step(Operation::TorCircuit, 0.2, None),
+            step(Operation::TorDirFetch, 0.3, Some(Failure::GenericTimeout)),
+        ],
+        verdict: Verdict::Failed,
+        diagnosis: Diagnosis::Stalled,
+        failure: Some(Failure::Unknown("data stopped after 28000 bytes".into())),
+        failed_operation: Some(Operation::TorDirFetch),
+        latency_ms: None,
+        notes: vec!["handshake worked, then data stopped".into()],
+        data_test: Some(DataTest {
+            target_bytes: 65536,
+            bytes: 28000,
+            seconds: 12.0,
+            kib_per_s: 2.3,
+            stalled_after: Some(28000),
+            samples: vec![(0.1, 4000), (0.5, 28000)],
+        }),
+        clock_skew_s: Some(-2.0),
+        bootstrap: Some(BootstrapTrace {
+            percent: 15,
+            seconds_to_100: None,
+            events: vec![(0.1, 15, "handshaking".into())],
+        }),
+    };
+    let run = Run {
+        meta: RunMeta::starting_now(NetworkContext::default()),
+        measurements: vec![m],
+    };
+    let text = export_text(&[run], ExportFormat::Json, &opts());
+    let doc: Value = serde_json::from_str(&text).expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
+    let errs = errors(&validator, &doc);
+    assert!(errs.is_empty(), "{errs:#?}\n{text}");
+}

@@ -35,6 +35,19 @@ pub enum EndpointKind {
 }
 
 impl EndpointKind {
+    /// Every kind, for schema completeness checks.
+    pub const ALL: [EndpointKind; 9] = [
+        EndpointKind::Doh,
+        EndpointKind::Dot,
+        EndpointKind::Tor,
+        EndpointKind::Obfs4,
+        EndpointKind::Webtunnel,
+        EndpointKind::Snowflake,
+        EndpointKind::Meek,
+        EndpointKind::Conjure,
+        EndpointKind::OtherPt,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EndpointKind::Doh => "doh",

@@ -471,6 +471,14 @@ fn phrases(d: Diagnosis) -> [[&'static str; 3]; 2] {
             ],
             ["no PT program", "нет программы PT", "PT бағдарламасы жоқ"],
         ],
+        Diagnosis::PtLaunchFailed => [
+            [
+                "transport program would not start",
+                "программа транспорта не запустилась",
+                "транспорт бағдарламасы іске қосылмады",
+            ],
+            ["PT start failed", "PT не запустился", "PT іске қосылмады"],
+        ],
         Diagnosis::PtHandshakeFailed => [
             [
                 "transport handshake failed",
@@ -578,6 +586,10 @@ fn explanations(d: Diagnosis) -> [&'static str; 2] {
             "Программа для этого транспорта не установлена, поэтому проверить его нельзя.",
             "Бұл транспорттың бағдарламасы орнатылмаған, сондықтан оны тексеру мүмкін болмады.",
         ],
+        Diagnosis::PtLaunchFailed => [
+            "Программа для этого транспорта установлена, но не запустилась.",
+            "Бұл транспорттың бағдарламасы орнатылған, бірақ іске қосылмады.",
+        ],
         Diagnosis::PtHandshakeFailed => [
             "Мост отвечает, но рукопожатие транспорта не удалось: неверная строка или блокировка.",
             "Көпір жауап береді, бірақ транспорттың қол алысуы сәтсіз: жол қате не бұғатталған.",
@@ -602,29 +614,7 @@ fn explanations(d: Diagnosis) -> [&'static str; 2] {
 }
 
 #[cfg(test)]
-pub(crate) const ALL_DIAGNOSES: [Diagnosis; 21] = [
-    Diagnosis::Ok,
-    Diagnosis::Timeout,
-    Diagnosis::ConnectionReset,
-    Diagnosis::ConnectionRefused,
-    Diagnosis::HostUnreachable,
-    Diagnosis::SniFiltered,
-    Diagnosis::DnsPoisoned,
-    Diagnosis::IpBlocked,
-    Diagnosis::CertificateInvalid,
-    Diagnosis::LyingResolver,
-    Diagnosis::HttpError,
-    Diagnosis::BadResponse,
-    Diagnosis::ResolveFailed,
-    Diagnosis::TlsFailed,
-    Diagnosis::IdentityMismatch,
-    Diagnosis::PtMissing,
-    Diagnosis::PtHandshakeFailed,
-    Diagnosis::Stalled,
-    Diagnosis::Slow,
-    Diagnosis::ClockSkew,
-    Diagnosis::BootstrapFailed,
-];
+pub(crate) const ALL_DIAGNOSES: [Diagnosis; 22] = Diagnosis::ALL;
 
 #[cfg(test)]
 mod tests {

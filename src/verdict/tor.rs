@@ -37,7 +37,7 @@ fn verdict(e: &TorEvidence, network_up: bool) -> Judged {
     }
     if let Some(PtState::LaunchFailed(msg)) = &e.pt {
         return Judged::failed(
-            Diagnosis::PtMissing,
+            Diagnosis::PtLaunchFailed,
             Operation::PtLaunch,
             Failure::Unknown(msg.clone()),
         );
@@ -312,6 +312,13 @@ mod tests {
         assert_eq!(j.diagnosis, Diagnosis::PtMissing);
         assert_eq!(j.failed_operation, Some(Operation::PtLaunch));
         assert!(j.notes.iter().any(|n| n.contains("apt install")));
+
+        // Installed but would not start: not "missing".
+        let e = TorEvidence {
+            pt: Some(PtState::LaunchFailed("no managed-PT reply".into())),
+            ..TorEvidence::default()
+        };
+        assert_eq!(judge(&e, true).diagnosis, Diagnosis::PtLaunchFailed);
 
         let launched = Some(PtState::Launched {
             path: "/usr/bin/obfs4proxy".into(),

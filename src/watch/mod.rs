@@ -226,7 +226,12 @@ impl Reasons {
 pub fn method_statuses(measurements: &[Measurement]) -> Vec<MethodStatus> {
     let mut per: BTreeMap<EndpointKind, (usize, usize, Reasons)> = BTreeMap::new();
     for m in measurements {
-        if !m.is_reachable() && m.diagnosis == Diagnosis::PtMissing {
+        if !m.is_reachable()
+            && matches!(
+                m.diagnosis,
+                Diagnosis::PtMissing | Diagnosis::PtLaunchFailed
+            )
+        {
             continue;
         }
         let e = per.entry(m.endpoint.kind).or_default();
