@@ -34,6 +34,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use base64::Engine as _;
+
+use super::shorten;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
@@ -312,20 +314,7 @@ pub fn parse_fingerprint(raw: &str) -> Result<[u8; 20], BridgeLineError> {
             "fingerprint must be 40 hex digits, but {c:?} is not a hex digit"
         )));
     }
-    let mut out = [0u8; 20];
-    for (byte, pair) in out.iter_mut().zip(digits.as_bytes().chunks(2)) {
-        *byte = (hex_value(pair.first().copied()) << 4) | hex_value(pair.get(1).copied());
-    }
-    Ok(out)
-}
-
-fn hex_value(b: Option<u8>) -> u8 {
-    match b {
-        Some(b @ b'0'..=b'9') => b - b'0',
-        Some(b @ b'a'..=b'f') => b - b'a' + 10,
-        Some(b @ b'A'..=b'F') => b - b'A' + 10,
-        _ => 0,
-    }
+    super::hex_array(&digits).ok_or_else(|| bad("fingerprint is not hex".into()))
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -600,17 +589,6 @@ fn check_url(
         return Err(bad("the URL has no host name"));
     }
     Ok(())
-}
-
-/// Keeps messages readable when someone pastes something huge.
-fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(MAX).collect();
-        format!("{head}…")
-    }
 }
 
 #[cfg(test)]

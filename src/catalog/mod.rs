@@ -191,6 +191,31 @@ impl Endpoint {
     }
 }
 
+/// Exactly `N` bytes from `2N` hex digits; `None` for anything else.
+pub(crate) fn hex_array<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let b = hex.as_bytes();
+    if b.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+        let s = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Keeps error messages readable when someone pastes something huge.
+pub(crate) fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(MAX).collect();
+        format!("{head}…")
+    }
+}
+
 /// Brackets IPv6 literals so they can stand in a URL authority.
 fn host_for_url(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') {

@@ -24,7 +24,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{DnsResolver, Endpoint, Origin, Target, stamp};
+use super::{DnsResolver, Endpoint, Origin, Target, shorten, stamp};
 
 const DEFAULT_DOH_PATH: &str = "/dns-query";
 
@@ -108,17 +108,6 @@ fn missing_scheme(address: &str) -> String {
     format!(
         "{shown:?} has no scheme: write https://host/dns-query for DoH, tls://host for DoT, or paste an sdns:// stamp"
     )
-}
-
-/// Keeps messages readable when someone pastes something huge.
-fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(MAX).collect();
-        format!("{head}…")
-    }
 }
 
 /// Splits on whitespace, honouring double quotes and `#` comments.
@@ -247,22 +236,7 @@ fn parse_pin(item: &str) -> Result<[u8; 32], String> {
             if n == 64 { " that are not all hex" } else { "" }
         ));
     }
-    let mut pin = [0u8; 32];
-    for (byte, pair) in pin.iter_mut().zip(item.as_bytes().chunks(2)) {
-        let hi = hex_value(pair.first().copied());
-        let lo = hex_value(pair.get(1).copied());
-        *byte = (hi << 4) | lo;
-    }
-    Ok(pin)
-}
-
-fn hex_value(b: Option<u8>) -> u8 {
-    match b {
-        Some(b @ b'0'..=b'9') => b - b'0',
-        Some(b @ b'a'..=b'f') => b - b'a' + 10,
-        Some(b @ b'A'..=b'F') => b - b'A' + 10,
-        _ => 0,
-    }
+    super::hex_array(item).ok_or_else(|| format!("pin {:?} is not hex", shorten(item)))
 }
 
 /// Rejects URL parts we do not support and returns the authority and the

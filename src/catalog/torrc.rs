@@ -9,6 +9,7 @@
 //! starts on.
 
 use super::bridge_line::{self, BridgeLine};
+use super::shorten;
 
 /// What a torrc says besides its bridge lines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,16 +143,6 @@ fn parse_plugin(value: &str) -> Result<Option<(Vec<String>, String)>, String> {
         return Err("ClientTransportPlugin exec needs the path of the program".to_string());
     }
     Ok(Some((transports, command.join(" "))))
-}
-
-fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(MAX).collect();
-        format!("{head}…")
-    }
 }
 
 #[cfg(test)]
