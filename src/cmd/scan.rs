@@ -36,11 +36,14 @@ pub async fn run(
     let config = engine_config(args)?;
     let network = network_context(args).await?;
     let meta = RunMeta::starting_now(network);
-    // The UI keeps the endpoints to test one again (deep test).
-    let retest = Retest {
+    // The UI needs a terminal; otherwise behave like `scan`.
+    let show_tui = want_tui && std::io::stdout().is_terminal();
+    // The UI keeps the endpoints to test one again (deep test); plain
+    // output never does, so it does not pay for the copy.
+    let retest = show_tui.then(|| Retest {
         endpoints: std::sync::Arc::new(endpoints.clone()),
         config: config.clone(),
-    };
+    });
     let mut scan = engine::start(endpoints, config);
     if !args.no_history {
         let path = super::db_path(args)?;
@@ -48,8 +51,7 @@ pub async fn run(
             scan = super::recorder::tee(scan, store, run_id);
         }
     }
-    // The UI needs a terminal; otherwise behave like `scan`.
-    if want_tui && std::io::stdout().is_terminal() {
+    if show_tui {
         // Exports from the UI go next to the history database.
         let export = super::db_path(args).ok().and_then(|db| {
             db.parent().map(|dir| ExportSetup {
@@ -64,7 +66,7 @@ pub async fn run(
         let opts = TuiOptions {
             no_color: args.no_color,
             export,
-            retest: Some(retest),
+            retest,
         };
         return tui(scan, opts, view).await;
     }
