@@ -40,11 +40,25 @@ pub enum Operation {
     TorDirFetch,
     /// A full Tor client bootstrapping through the bridge (deep mode).
     TorBootstrap,
+    /// WireGuard (or AmneziaWG) handshake initiation and its verified response.
+    WireguardHandshake,
+    /// A DNS query through an established VPN tunnel, answer verified.
+    TunnelData,
+    /// OpenVPN `P_CONTROL_HARD_RESET_CLIENT` and the server's reset reply.
+    OpenvpnReset,
+    /// TLS on the OpenVPN control channel, up to the server certificate.
+    OpenvpnTls,
+    /// IKEv2 `IKE_SA_INIT` request and a reply carrying our SPI.
+    IkeSaInit,
+    /// An authenticated Shadowsocks request through the server and its answer.
+    ShadowsocksRoundTrip,
+    /// A QUIC handshake (Hysteria2, TUIC fronts).
+    QuicHandshake,
 }
 
 impl Operation {
     /// Every operation, for schema and translation completeness checks.
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 19] = [
         Operation::Resolve,
         Operation::TcpConnect,
         Operation::TlsHandshake,
@@ -57,6 +71,13 @@ impl Operation {
         Operation::TorCircuit,
         Operation::TorDirFetch,
         Operation::TorBootstrap,
+        Operation::WireguardHandshake,
+        Operation::TunnelData,
+        Operation::OpenvpnReset,
+        Operation::OpenvpnTls,
+        Operation::IkeSaInit,
+        Operation::ShadowsocksRoundTrip,
+        Operation::QuicHandshake,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +94,13 @@ impl Operation {
             Operation::TorCircuit => "tor_circuit",
             Operation::TorDirFetch => "tor_dir_fetch",
             Operation::TorBootstrap => "tor_bootstrap",
+            Operation::WireguardHandshake => "wireguard_handshake",
+            Operation::TunnelData => "tunnel_data",
+            Operation::OpenvpnReset => "openvpn_reset",
+            Operation::OpenvpnTls => "openvpn_tls",
+            Operation::IkeSaInit => "ike_sa_init",
+            Operation::ShadowsocksRoundTrip => "shadowsocks_round_trip",
+            Operation::QuicHandshake => "quic_handshake",
         }
     }
 }
@@ -259,6 +287,10 @@ impl Step {
 pub enum Verdict {
     /// Protocol-level evidence that the endpoint works from here.
     Reachable,
+    /// The server's front (TCP/TLS/QUIC) answered, but the protocol gives
+    /// no way to prove the login without carrying real traffic: never
+    /// counted as working.
+    Unverified,
     Failed,
 }
 
@@ -306,11 +338,20 @@ pub enum Diagnosis {
     ClockSkew,
     /// A full Tor client could not bootstrap through the bridge.
     BootstrapFailed,
+    /// ICMP port unreachable came back for our UDP packets.
+    PortUnreachable,
+    /// An authenticated request went out and nothing came back: blocked,
+    /// wrong key or server down (notes say which checks ruled what out).
+    NoResponse,
+    /// The server said our credentials are wrong.
+    AuthFailed,
+    /// Only the server's front (TCP/TLS/QUIC) was checked; the login was not.
+    FrontReachable,
 }
 
 impl Diagnosis {
     /// Every diagnosis, for schema and translation completeness checks.
-    pub const ALL: [Diagnosis; 22] = [
+    pub const ALL: [Diagnosis; 26] = [
         Diagnosis::Ok,
         Diagnosis::Timeout,
         Diagnosis::ConnectionReset,
@@ -333,6 +374,10 @@ impl Diagnosis {
         Diagnosis::Slow,
         Diagnosis::ClockSkew,
         Diagnosis::BootstrapFailed,
+        Diagnosis::PortUnreachable,
+        Diagnosis::NoResponse,
+        Diagnosis::AuthFailed,
+        Diagnosis::FrontReachable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -359,6 +404,10 @@ impl Diagnosis {
             Diagnosis::Slow => "slow",
             Diagnosis::ClockSkew => "clock_skew",
             Diagnosis::BootstrapFailed => "bootstrap_failed",
+            Diagnosis::PortUnreachable => "port_unreachable",
+            Diagnosis::NoResponse => "no_response",
+            Diagnosis::AuthFailed => "auth_failed",
+            Diagnosis::FrontReachable => "front_reachable",
         }
     }
 
@@ -419,6 +468,16 @@ impl Diagnosis {
                 "This computer's clock is wrong; fix the date and time, then try again."
             }
             Diagnosis::BootstrapFailed => "A full Tor client could not start through this bridge.",
+            Diagnosis::PortUnreachable => {
+                "The network answered that nothing listens on this port (ICMP): server down or filtered."
+            }
+            Diagnosis::NoResponse => {
+                "Our signed request got no answer: blocked, a wrong key, or the server is down."
+            }
+            Diagnosis::AuthFailed => "The server rejected these credentials: the config is wrong or outdated.",
+            Diagnosis::FrontReachable => {
+                "The server answers, but the login could not be checked without sending real traffic."
+            }
         }
     }
 }

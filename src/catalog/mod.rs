@@ -10,10 +10,18 @@ use serde::{Deserialize, Serialize};
 
 pub mod bridge_line;
 pub mod dnscrypt_md;
+pub mod ike;
+pub mod openvpn;
 pub mod resolver_line;
+pub mod secret;
+pub mod shadowsocks;
+pub mod share_link;
 pub mod stamp;
 pub mod tor_json;
 pub mod torrc;
+pub mod wireguard;
+
+pub use secret::Secret;
 
 /// What kind of way out an endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -32,11 +40,23 @@ pub enum EndpointKind {
     Conjure,
     /// A bridge with a pluggable transport bridgescout does not know.
     OtherPt,
+    Wireguard,
+    /// WireGuard with AmneziaWG's junk packets and message types.
+    Amneziawg,
+    Openvpn,
+    Ikev2,
+    /// Shadowsocks, including Outline access keys.
+    Shadowsocks,
+    Vless,
+    Vmess,
+    Trojan,
+    Hysteria2,
+    Tuic,
 }
 
 impl EndpointKind {
     /// Every kind, for schema completeness checks.
-    pub const ALL: [EndpointKind; 9] = [
+    pub const ALL: [EndpointKind; 19] = [
         EndpointKind::Doh,
         EndpointKind::Dot,
         EndpointKind::Tor,
@@ -46,6 +66,16 @@ impl EndpointKind {
         EndpointKind::Meek,
         EndpointKind::Conjure,
         EndpointKind::OtherPt,
+        EndpointKind::Wireguard,
+        EndpointKind::Amneziawg,
+        EndpointKind::Openvpn,
+        EndpointKind::Ikev2,
+        EndpointKind::Shadowsocks,
+        EndpointKind::Vless,
+        EndpointKind::Vmess,
+        EndpointKind::Trojan,
+        EndpointKind::Hysteria2,
+        EndpointKind::Tuic,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +89,16 @@ impl EndpointKind {
             EndpointKind::Meek => "meek",
             EndpointKind::Conjure => "conjure",
             EndpointKind::OtherPt => "other_pt",
+            EndpointKind::Wireguard => "wireguard",
+            EndpointKind::Amneziawg => "amneziawg",
+            EndpointKind::Openvpn => "openvpn",
+            EndpointKind::Ikev2 => "ikev2",
+            EndpointKind::Shadowsocks => "shadowsocks",
+            EndpointKind::Vless => "vless",
+            EndpointKind::Vmess => "vmess",
+            EndpointKind::Trojan => "trojan",
+            EndpointKind::Hysteria2 => "hysteria2",
+            EndpointKind::Tuic => "tuic",
         }
     }
 
@@ -74,12 +114,49 @@ impl EndpointKind {
             EndpointKind::Meek => "meek",
             EndpointKind::Conjure => "conjure",
             EndpointKind::OtherPt => "PT",
+            EndpointKind::Wireguard => "WireGuard",
+            EndpointKind::Amneziawg => "AmneziaWG",
+            EndpointKind::Openvpn => "OpenVPN",
+            EndpointKind::Ikev2 => "IKEv2",
+            EndpointKind::Shadowsocks => "Shadowsocks",
+            EndpointKind::Vless => "VLESS",
+            EndpointKind::Vmess => "VMess",
+            EndpointKind::Trojan => "Trojan",
+            EndpointKind::Hysteria2 => "Hysteria2",
+            EndpointKind::Tuic => "TUIC",
         }
     }
 
     /// Tor bridges of any transport.
     pub fn is_tor(self) -> bool {
-        !matches!(self, EndpointKind::Doh | EndpointKind::Dot)
+        matches!(
+            self,
+            EndpointKind::Tor
+                | EndpointKind::Obfs4
+                | EndpointKind::Webtunnel
+                | EndpointKind::Snowflake
+                | EndpointKind::Meek
+                | EndpointKind::Conjure
+                | EndpointKind::OtherPt
+        )
+    }
+
+    /// VPNs and proxies (everything that is neither a resolver nor Tor).
+    pub fn is_vpn(self) -> bool {
+        !self.is_tor() && !matches!(self, EndpointKind::Doh | EndpointKind::Dot)
+    }
+
+    /// Links whose login cannot be checked: the best result is
+    /// `front_reachable`.
+    pub fn is_front_only(self) -> bool {
+        matches!(
+            self,
+            EndpointKind::Vless
+                | EndpointKind::Vmess
+                | EndpointKind::Trojan
+                | EndpointKind::Hysteria2
+                | EndpointKind::Tuic
+        )
     }
 }
 
@@ -123,6 +200,11 @@ pub enum Target {
     Dot(DnsResolver),
     /// A Tor bridge line (any transport).
     Bridge(bridge_line::BridgeLine),
+    WireGuard(Box<wireguard::WgPeer>),
+    OpenVpn(Box<openvpn::OvpnRemote>),
+    Ike(ike::IkeTarget),
+    Shadowsocks(Box<shadowsocks::SsServer>),
+    ProxyLink(Box<share_link::ShareLink>),
 }
 
 /// One thing to test.
@@ -148,6 +230,18 @@ impl Endpoint {
                 Transport::Conjure => EndpointKind::Conjure,
                 Transport::Other(_) => EndpointKind::OtherPt,
             },
+            Target::WireGuard(w) if w.amnezia.is_some() => EndpointKind::Amneziawg,
+            Target::WireGuard(_) => EndpointKind::Wireguard,
+            Target::OpenVpn(_) => EndpointKind::Openvpn,
+            Target::Ike(_) => EndpointKind::Ikev2,
+            Target::Shadowsocks(_) => EndpointKind::Shadowsocks,
+            Target::ProxyLink(l) => match l.protocol {
+                share_link::LinkProtocol::Vless => EndpointKind::Vless,
+                share_link::LinkProtocol::Vmess => EndpointKind::Vmess,
+                share_link::LinkProtocol::Trojan => EndpointKind::Trojan,
+                share_link::LinkProtocol::Hysteria2 => EndpointKind::Hysteria2,
+                share_link::LinkProtocol::Tuic => EndpointKind::Tuic,
+            },
         }
     }
 
@@ -164,6 +258,25 @@ impl Endpoint {
             Target::Dot(r) => format!("tls://{}:{}", host_for_url(&r.host), r.port),
             // The whole line: it is what a user copies into Tor.
             Target::Bridge(b) => b.to_string(),
+            // VPNs and proxies: where the server is, never the keys.
+            Target::WireGuard(w) => {
+                format!("{}://{}:{}", self.kind(), host_for_url(&w.host), w.port)
+            }
+            Target::OpenVpn(r) => {
+                let proto = match r.proto {
+                    openvpn::OvpnProto::Udp => "udp",
+                    openvpn::OvpnProto::Tcp => "tcp",
+                };
+                format!("openvpn+{proto}://{}:{}", host_for_url(&r.host), r.port)
+            }
+            Target::Ike(t) => match t.port {
+                Some(p) => format!("ike://{}:{p}", host_for_url(&t.host)),
+                None => format!("ike://{}", host_for_url(&t.host)),
+            },
+            Target::Shadowsocks(s) => format!("ss://{}:{}", host_for_url(&s.host), s.port),
+            Target::ProxyLink(l) => {
+                format!("{}://{}:{}", self.kind(), host_for_url(&l.host), l.port)
+            }
         }
     }
 
@@ -177,7 +290,7 @@ impl Endpoint {
                     }
                 }
             }
-            Target::Bridge(_) => {}
+            _ => {}
         }
     }
 
@@ -217,7 +330,7 @@ pub(crate) fn shorten(s: &str) -> String {
 }
 
 /// Brackets IPv6 literals so they can stand in a URL authority.
-fn host_for_url(host: &str) -> String {
+pub(crate) fn host_for_url(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
     } else {
@@ -273,6 +386,12 @@ pub fn parse_text(text: &str, source_name: &str, origin: Origin) -> Catalog {
     if is_torrc(text) {
         return parse_torrc(text, source_name, origin);
     }
+    if wireguard::looks_like(text) {
+        return wireguard::parse(text, source_name, origin);
+    }
+    if openvpn::looks_like(text) {
+        return openvpn::parse(text, source_name, origin);
+    }
     let mut catalog = Catalog::default();
     for (idx, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -295,8 +414,15 @@ pub fn parse_text(text: &str, source_name: &str, origin: Origin) -> Catalog {
 /// (`scheme://…`) is a resolver, anything else a bridge line.
 pub fn parse_line(line: &str, origin: Origin) -> Result<Endpoint, String> {
     let first = line.split_whitespace().next().unwrap_or("");
-    if first.contains("://") {
-        return resolver_line::parse(line, origin);
+    if let Some((scheme, _)) = first.split_once("://") {
+        return match scheme.to_ascii_lowercase().as_str() {
+            "ss" => shadowsocks::parse_link(line, origin),
+            "vless" | "vmess" | "trojan" | "hysteria2" | "hy2" | "tuic" => {
+                share_link::parse(line, origin)
+            }
+            "ike" | "ikev2" => ike::parse(line, origin),
+            _ => resolver_line::parse(line, origin),
+        };
     }
     bridge_line::parse(line)
         .map(|b| bridge_endpoint(b, origin))

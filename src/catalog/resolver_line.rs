@@ -65,7 +65,7 @@ pub fn parse(line: &str, origin: Origin) -> Result<Endpoint, String> {
             let target = decoded.to_target().map_err(stamp_message)?;
             let label = match &target {
                 Target::Doh(r) | Target::Dot(r) => r.host.clone(),
-                Target::Bridge(b) => b.to_string(),
+                _ => String::new(),
             };
             (target, label)
         }
@@ -450,7 +450,7 @@ mod tests {
     fn resolver(ep: &Endpoint) -> &DnsResolver {
         match &ep.target {
             Target::Doh(r) | Target::Dot(r) => r,
-            Target::Bridge(b) => panic!("not a resolver: {b}"),
+            other => panic!("not a resolver: {other:?}"),
         }
     }
 

@@ -18,9 +18,15 @@ pub mod dns;
 pub mod doh;
 pub mod dot;
 pub mod failure;
+pub mod front;
+pub mod ikev2;
+pub mod openvpn;
 pub mod resolver;
+pub mod shadowsocks;
 pub mod tls;
 pub mod tor;
+pub mod vpn;
+pub mod wireguard;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -190,6 +196,8 @@ pub enum Evidence {
     DnsResolver(resolver::ResolverEvidence),
     // Boxed: Tor evidence is several times larger than the rest.
     Tor(Box<tor::TorEvidence>),
+    /// Every VPN and proxy kind.
+    Vpn(Box<vpn::VpnEvidence>),
 }
 
 /// One protocol's way of testing endpoints.
@@ -208,6 +216,11 @@ pub fn probe_for(target: &Target) -> &'static dyn Probe {
         Target::Doh(_) => &resolver::ResolverProbe(resolver::Protocol::Doh),
         Target::Dot(_) => &resolver::ResolverProbe(resolver::Protocol::Dot),
         Target::Bridge(_) => &tor::TorProbe,
+        Target::WireGuard(_) => &wireguard::WireguardProbe,
+        Target::OpenVpn(_) => &openvpn::OpenvpnProbe,
+        Target::Ike(_) => &ikev2::IkeProbe,
+        Target::Shadowsocks(_) => &shadowsocks::ShadowsocksProbe,
+        Target::ProxyLink(_) => &front::FrontProbe,
     }
 }
 

@@ -35,8 +35,8 @@ impl Probe for ResolverProbe {
                 Target::Doh(r) | Target::Dot(r) => {
                     Evidence::DnsResolver(probe(r, self.0, config, rec).await)
                 }
-                // The engine never routes a bridge here.
-                Target::Bridge(_) => Evidence::DnsResolver(ResolverEvidence {
+                // The engine never routes anything else here.
+                _ => Evidence::DnsResolver(ResolverEvidence {
                     system: None,
                     plain: Vec::new(),
                     bootstrap: Vec::new(),
@@ -253,7 +253,7 @@ pub async fn probe(
     }
 }
 
-async fn resolve_system(
+pub(crate) async fn resolve_system(
     host: &str,
     port: u16,
     config: &ProbeConfig,

@@ -14,6 +14,7 @@ pub struct TableWriter<W: Write> {
 
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
 const RESET: &str = "\x1b[0m";
 
 impl<W: Write> TableWriter<W> {
@@ -24,6 +25,7 @@ impl<W: Write> TableWriter<W> {
     fn line(&self, m: &Measurement) -> String {
         let (symbol, color) = match m.verdict {
             Verdict::Reachable => ("✔ works ", GREEN),
+            Verdict::Unverified => ("? front ", YELLOW),
             Verdict::Failed => ("✘ failed", RED),
         };
         let status = if self.color {
@@ -36,7 +38,7 @@ impl<W: Write> TableWriter<W> {
             .map(|l| format!("{l:>6.0} ms"))
             .unwrap_or_else(|| "       —".into());
         let why = match (m.verdict, m.failed_operation) {
-            (Verdict::Reachable, _) => m.diagnosis.explain().to_string(),
+            (Verdict::Reachable | Verdict::Unverified, _) => m.diagnosis.explain().to_string(),
             (Verdict::Failed, Some(op)) => format!(
                 "{} at {op} ({}): {}",
                 m.diagnosis,

@@ -103,6 +103,7 @@ fn csv(runs: &[RunSummary], rows: &[EndpointHistoryRow], out: &mut impl Write) -
 fn verdict_code(v: Verdict) -> &'static str {
     match v {
         Verdict::Reachable => "reachable",
+        Verdict::Unverified => "unverified",
         Verdict::Failed => "failed",
     }
 }

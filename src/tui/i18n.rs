@@ -388,6 +388,16 @@ pub fn kind_name(lang: Lang, kind: EndpointKind) -> &'static str {
             "другие транспорты",
             "басқа транспорттар",
         ],
+        EndpointKind::Wireguard => ["WireGuard", "WireGuard", "WireGuard"],
+        EndpointKind::Amneziawg => ["AmneziaWG", "AmneziaWG", "AmneziaWG"],
+        EndpointKind::Openvpn => ["OpenVPN", "OpenVPN", "OpenVPN"],
+        EndpointKind::Ikev2 => ["IKEv2 VPN", "IKEv2 VPN", "IKEv2 VPN"],
+        EndpointKind::Shadowsocks => ["Shadowsocks", "Shadowsocks", "Shadowsocks"],
+        EndpointKind::Vless => ["VLESS links", "ссылки VLESS", "VLESS сілтемелері"],
+        EndpointKind::Vmess => ["VMess links", "ссылки VMess", "VMess сілтемелері"],
+        EndpointKind::Trojan => ["Trojan links", "ссылки Trojan", "Trojan сілтемелері"],
+        EndpointKind::Hysteria2 => ["Hysteria2", "Hysteria2", "Hysteria2"],
+        EndpointKind::Tuic => ["TUIC", "TUIC", "TUIC"],
     };
     names[lang.index()]
 }
@@ -404,6 +414,38 @@ fn phrases(d: Diagnosis) -> [[&'static str; 3]; 2] {
     let same = |p: [&'static str; 3]| [p, p];
     match d {
         Diagnosis::Ok => same(["works", "работает", "істейді"]),
+        Diagnosis::PortUnreachable => [
+            [
+                "port unreachable (ICMP)",
+                "порт недоступен (ICMP)",
+                "порт қолжетімсіз (ICMP)",
+            ],
+            ["port closed", "порт закрыт", "порт жабық"],
+        ],
+        Diagnosis::NoResponse => [
+            [
+                "no answer to signed request",
+                "нет ответа на подписанный запрос",
+                "қол қойылған сұрауға жауап жоқ",
+            ],
+            ["no answer", "нет ответа", "жауап жоқ"],
+        ],
+        Diagnosis::AuthFailed => [
+            [
+                "credentials rejected",
+                "учётные данные отклонены",
+                "тіркелгі деректері қабылданбады",
+            ],
+            ["auth failed", "ошибка входа", "кіру қатесі"],
+        ],
+        Diagnosis::FrontReachable => [
+            [
+                "server answers, login unchecked",
+                "сервер отвечает, вход не проверен",
+                "сервер жауап береді, кіру тексерілмеді",
+            ],
+            ["front only", "только фронт", "тек фронт"],
+        ],
         Diagnosis::Timeout => same(["timeout", "тайм-аут", "таймаут"]),
         Diagnosis::ConnectionReset => [
             ["connection reset", "соединение сброшено", "байланыс үзілді"],
@@ -526,6 +568,22 @@ pub fn explain(lang: Lang, d: Diagnosis) -> &'static str {
 fn explanations(d: Diagnosis) -> [&'static str; 2] {
     match d {
         Diagnosis::Ok => ["Работает из этой сети.", "Осы желіден істейді."],
+        Diagnosis::PortUnreachable => [
+            "Сеть ответила, что на этом порту никто не слушает (ICMP): сервер выключен или порт фильтруется.",
+            "Желі бұл портта ешкім тыңдамайтынын айтты (ICMP): сервер өшірулі немесе порт сүзіледі.",
+        ],
+        Diagnosis::NoResponse => [
+            "На наш подписанный запрос ответа нет: блокировка, неверный ключ или сервер выключен.",
+            "Қол қойылған сұрауымызға жауап жоқ: бұғаттау, қате кілт немесе сервер өшірулі.",
+        ],
+        Diagnosis::AuthFailed => [
+            "Сервер отклонил эти учётные данные: конфигурация неверна или устарела.",
+            "Сервер бұл тіркелгі деректерін қабылдамады: конфигурация қате немесе ескірген.",
+        ],
+        Diagnosis::FrontReachable => [
+            "Сервер отвечает, но вход нельзя проверить без настоящего трафика.",
+            "Сервер жауап береді, бірақ кіруді нақты трафиксіз тексеру мүмкін емес.",
+        ],
         Diagnosis::Timeout => [
             "Ответа не было вовремя, и больше ничего не доступно: возможно, сеть отключена.",
             "Уақытында жауап келмеді, басқа ештеңе де қолжетімсіз: желі өшірілген болуы мүмкін.",
@@ -614,7 +672,7 @@ fn explanations(d: Diagnosis) -> [&'static str; 2] {
 }
 
 #[cfg(test)]
-pub(crate) const ALL_DIAGNOSES: [Diagnosis; 22] = Diagnosis::ALL;
+pub(crate) const ALL_DIAGNOSES: [Diagnosis; 26] = Diagnosis::ALL;
 
 #[cfg(test)]
 mod tests {

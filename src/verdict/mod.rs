@@ -11,6 +11,7 @@ use crate::probe::Evidence;
 
 mod resolver;
 pub mod tor;
+mod vpn;
 
 /// The judged part of a measurement.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +63,15 @@ pub fn judge(evidence: &Evidence, network_up: bool) -> Judged {
     match evidence {
         Evidence::DnsResolver(e) => resolver::judge(e, network_up),
         Evidence::Tor(e) => tor::judge(e, network_up),
+        Evidence::Vpn(e) => vpn::judge(e, network_up),
+    }
+}
+
+fn verdict_rank(v: Verdict) -> u8 {
+    match v {
+        Verdict::Reachable => 0,
+        Verdict::Unverified => 1,
+        Verdict::Failed => 2,
     }
 }
 
@@ -91,14 +101,13 @@ pub(crate) fn transport_diagnosis(f: &Failure, network_up: bool, at_connect: boo
     }
 }
 
-/// A lookup of the host (system resolver or plain-DNS bootstrap resolver)
-/// was made, none of its addresses worked (or it failed), while a known
-/// Ranking: reachable first, fastest first; then failed by label.
+/// Ranking: reachable first, then unverified fronts, fastest first; then
+/// failed by label.
 pub fn rank_cmp(a: &Measurement, b: &Measurement) -> Ordering {
-    b.is_reachable()
-        .cmp(&a.is_reachable())
+    verdict_rank(a.verdict)
+        .cmp(&verdict_rank(b.verdict))
         .then_with(|| {
-            if a.is_reachable() {
+            if a.verdict != Verdict::Failed {
                 cmp_latency(a.latency_ms, b.latency_ms)
             } else {
                 Ordering::Equal

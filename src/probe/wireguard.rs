@@ -1,0 +1,26 @@
+//! WireGuard and AmneziaWG: a real Noise IK handshake in user space, then
+//! a DNS query through the tunnel.
+
+use super::vpn::{FailKind, VpnEvidence};
+use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder};
+use crate::catalog::Endpoint;
+use crate::measurement::{Failure, Operation};
+
+pub struct WireguardProbe;
+
+impl Probe for WireguardProbe {
+    fn run<'a>(
+        &'a self,
+        _endpoint: &'a Endpoint,
+        _config: &'a ProbeConfig,
+        _rec: &'a Recorder,
+    ) -> BoxFuture<'a, Evidence> {
+        Box::pin(async move {
+            Evidence::Vpn(Box::new(VpnEvidence::failed(
+                Operation::WireguardHandshake,
+                Failure::Unknown("not implemented yet".into()),
+                FailKind::Unsupported,
+            )))
+        })
+    }
+}
