@@ -5,3 +5,4 @@
 pub mod inproc;
 pub mod netns;
 pub mod tornet;
+pub mod vpnlab;

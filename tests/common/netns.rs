@@ -30,8 +30,14 @@
 //! * Everything else → REFUSED.
 //!
 //! Interference is added with iptables in the server namespace's INPUT
-//! chain ([`Lab::block`]); the system resolver of the client namespace is
-//! steered with `/etc/netns/<client>/hosts` ([`Lab::write_hosts`]).
+//! chain ([`NsPair::block`]); the system resolver of the client namespace is
+//! steered with `/etc/netns/<client>/hosts` ([`NsPair::write_hosts`]).
+//!
+//! The namespace pair itself (veth, addresses, `/etc/netns` files, server
+//! processes, iptables, teardown) is [`NsPair`]; [`Lab`] wraps one and
+//! dereferences to it, so `lab.server_ip`, `lab.block(..)` etc. are the
+//! pair's. Other labs (`vpnlab.rs`) build their own [`NsPair`] with a
+//! different name tag and subnet.
 //!
 //! Requirements: root, `ip` (iproute2), `ss`, `iptables`, `unbound`,
 //! `dnsdist`. If any is missing the lab PANICS with a clear message (CI
@@ -41,10 +47,12 @@
 //! Everything is torn down on `Drop` (also when the test panics): server
 //! processes killed, namespaces deleted, `/etc/netns/<name>` removed.
 //! Namespaces left behind by a test process that was SIGKILLed are reaped
-//! by the next `Lab::start`.
+//! by the next lab start.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -70,136 +78,124 @@ pub const DOH_PORT: u16 = 443;
 pub const DOT_PORT: u16 = 853;
 /// Port of the plain-DNS unbound backend on the server's loopback.
 const BACKEND_PORT: u16 = 5300;
-/// Prefix of every namespace this harness creates.
+/// Prefix of every namespace these harnesses create; after it comes an
+/// optional alphabetic lab tag, then the creating process id.
 const NS_PREFIX: &str = "bs-";
 
 const SKIP_ENV: &str = "BRIDGESCOUT_SKIP_NETNS";
 const READY_DEADLINE: Duration = Duration::from_secs(15);
 const CMD_DEADLINE: Duration = Duration::from_secs(20);
 
+/// Tools every namespace lab needs, with their Debian packages.
+pub const BASE_TOOLS: [(&str, &str); 3] = [
+    ("ip", "iproute2"),
+    ("ss", "iproute2"),
+    ("iptables", "iptables"),
+];
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A kind of interference, installed with iptables in the server namespace.
-/// All rules match TCP towards the server only; everything else is untouched.
+/// Every rule matches traffic towards the server only (INPUT chain);
+/// everything else is untouched.
 #[derive(Debug, Clone)]
 pub enum Block {
-    /// Silently drop every packet to `port` (SYNs go unanswered → timeout).
+    /// Silently drop every TCP packet to `port` (SYNs go unanswered →
+    /// timeout).
     DropPort(u16),
     /// Answer the SYN to `port` with a TCP RST (→ connection refused).
     ResetSyn(u16),
     /// Let the 3-way handshake complete, then answer the first packet that
     /// carries data (the TLS ClientHello) with a TCP RST (→ connection reset).
     ResetPayload(u16),
-    /// Answer every packet to `port` with ICMP host-unreachable.
+    /// Answer every TCP packet to `port` with ICMP host-unreachable.
     IcmpHostUnreachable(u16),
-    /// Drop packets to `port` containing `needle` (e.g. the SNI in the
+    /// Drop TCP packets to `port` containing `needle` (e.g. the SNI in the
     /// ClientHello); the TCP handshake still succeeds.
     StringDrop { port: u16, needle: String },
     /// Same match, but answer with a TCP RST.
     StringReset { port: u16, needle: String },
     /// Drop every packet to destination address `ip` (all ports).
     DropAddr(String),
+    /// Silently drop every UDP datagram to `port` (→ timeout).
+    DropUdpPort(u16),
+    /// Answer every UDP datagram to `port` with ICMP port-unreachable
+    /// (a connected UDP socket sees ECONNREFUSED at once).
+    IcmpPortUnreachableUdp(u16),
+    /// Answer every UDP datagram to `port` with ICMP host-unreachable
+    /// (EHOSTUNREACH).
+    IcmpHostUnreachableUdp(u16),
+    /// Let a flow to `port` (`proto` is `"tcp"` or `"udp"`) through until
+    /// the connection has carried `bytes` bytes (both directions, IP
+    /// headers included, as counted by conntrack), then drop every further
+    /// packet towards the server, e.g. to cut a tunnel after its handshake.
+    CutAfterBytes {
+        port: u16,
+        proto: &'static str,
+        bytes: u64,
+    },
 }
 
 impl Block {
     fn rule(&self) -> Vec<String> {
-        let tcp_port = |p: &u16| -> Vec<String> {
-            ["-p", "tcp", "--dport", &p.to_string()]
+        const DROP: &[&str] = &["-j", "DROP"];
+        const RST: &[&str] = &["-j", "REJECT", "--reject-with", "tcp-reset"];
+        let on = |proto: &str, port: &u16, parts: &[&[&str]]| -> Vec<String> {
+            let port = port.to_string();
+            let mut r: Vec<String> = ["-p", proto, "--dport", &port]
                 .map(String::from)
-                .to_vec()
+                .to_vec();
+            r.extend(parts.iter().flat_map(|p| p.iter().map(|s| s.to_string())));
+            r
         };
-        let mut r: Vec<String> = Vec::new();
+        let reject = |with: &'static str| ["-j", "REJECT", "--reject-with", with];
+        fn string(needle: &str) -> [&str; 6] {
+            ["-m", "string", "--algo", "bm", "--string", needle]
+        }
         match self {
-            Block::DropPort(p) => {
-                r.extend(tcp_port(p));
-                r.extend(["-j", "DROP"].map(String::from));
+            Block::DropPort(p) => on("tcp", p, &[DROP]),
+            Block::ResetSyn(p) => on("tcp", p, &[&["--syn"], RST]),
+            // Packet #3 of the flow in the original direction is the first
+            // one after SYN and the handshake ACK, i.e. the ClientHello (the
+            // rule also hits any later packet).
+            Block::ResetPayload(p) => on(
+                "tcp",
+                p,
+                &[
+                    &["-m", "connbytes", "--connbytes", "3:"],
+                    &["--connbytes-dir", "original", "--connbytes-mode", "packets"],
+                    RST,
+                ],
+            ),
+            Block::IcmpHostUnreachable(p) => on("tcp", p, &[&reject("icmp-host-unreachable")]),
+            Block::StringDrop { port, needle } => on("tcp", port, &[&string(needle), DROP]),
+            Block::StringReset { port, needle } => on("tcp", port, &[&string(needle), RST]),
+            Block::DropAddr(ip) => ["-d", ip, "-j", "DROP"].map(String::from).to_vec(),
+            Block::DropUdpPort(p) => on("udp", p, &[DROP]),
+            Block::IcmpPortUnreachableUdp(p) => {
+                on("udp", p, &[&reject("icmp-port-unreachable")])
             }
-            Block::ResetSyn(p) => {
-                r.extend(tcp_port(p));
-                r.extend(["--syn", "-j", "REJECT", "--reject-with", "tcp-reset"].map(String::from));
+            Block::IcmpHostUnreachableUdp(p) => {
+                on("udp", p, &[&reject("icmp-host-unreachable")])
             }
-            Block::ResetPayload(p) => {
-                // Packet #3 of the flow in the original direction is the
-                // first one after SYN and the handshake ACK, i.e. the
-                // ClientHello (the rule also hits any later packet).
-                r.extend(tcp_port(p));
-                r.extend(
-                    [
-                        "-m",
-                        "connbytes",
-                        "--connbytes",
-                        "3:",
-                        "--connbytes-dir",
-                        "original",
-                        "--connbytes-mode",
-                        "packets",
-                        "-j",
-                        "REJECT",
-                        "--reject-with",
-                        "tcp-reset",
-                    ]
-                    .map(String::from),
+            Block::CutAfterBytes { port, proto, bytes } => {
+                assert!(
+                    matches!(*proto, "tcp" | "udp"),
+                    "Block::CutAfterBytes: proto must be \"tcp\" or \"udp\", not {proto:?}"
                 );
-            }
-            Block::IcmpHostUnreachable(p) => {
-                r.extend(tcp_port(p));
-                r.extend(
-                    ["-j", "REJECT", "--reject-with", "icmp-host-unreachable"].map(String::from),
-                );
-            }
-            Block::StringDrop { port, needle } => {
-                r.extend(tcp_port(port));
-                r.extend(
-                    [
-                        "-m", "string", "--algo", "bm", "--string", needle, "-j", "DROP",
-                    ]
-                    .map(String::from),
-                );
-            }
-            Block::StringReset { port, needle } => {
-                r.extend(tcp_port(port));
-                r.extend(
-                    [
-                        "-m",
-                        "string",
-                        "--algo",
-                        "bm",
-                        "--string",
-                        needle,
-                        "-j",
-                        "REJECT",
-                        "--reject-with",
-                        "tcp-reset",
-                    ]
-                    .map(String::from),
-                );
-            }
-            Block::DropAddr(ip) => {
-                r.extend(["-d", ip, "-j", "DROP"].map(String::from));
+                let from = format!("{bytes}:");
+                on(
+                    proto,
+                    port,
+                    &[
+                        &["-m", "connbytes", "--connbytes", &from],
+                        &["--connbytes-dir", "both", "--connbytes-mode", "bytes"],
+                        DROP,
+                    ],
+                )
             }
         }
-        r
     }
-}
-
-/// One client/server namespace pair with a running DoH+DoT server.
-pub struct Lab {
-    pub server_ns: String,
-    pub client_ns: String,
-    /// Client address (10.77.n.1).
-    pub client_ip: String,
-    /// Address dnsdist listens on (443 DoH, 853 DoT): 10.77.n.2.
-    pub server_ip: String,
-    /// Second address of the server namespace where nothing listens
-    /// (10.77.n.3): connecting gets a RST unless a rule drops it.
-    pub spare_ip: String,
-    /// PEM of the test CA that signed the server certificate (pass as
-    /// `--ca-file`).
-    pub ca_file: PathBuf,
-    pub dir: PathBuf,
-    procs: Vec<(String, Child)>,
-    netns_created: Vec<String>,
-    _tmp: Option<tempfile::TempDir>,
 }
 
 fn skip_requested() -> bool {
@@ -225,9 +221,17 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Fails (panics) unless the lab can run; returns false (after a notice)
-/// when BRIDGESCOUT_SKIP_NETNS=1.
+/// Fails (panics) unless the [`Lab`] can run; returns false (after a
+/// notice) when BRIDGESCOUT_SKIP_NETNS=1.
 pub fn preflight(test: &str) -> bool {
+    let mut tools = BASE_TOOLS.to_vec();
+    tools.extend([("unbound", "unbound"), ("dnsdist", "dnsdist")]);
+    preflight_tools(test, &tools)
+}
+
+/// Like [`preflight`], for a lab that needs root plus `tools`
+/// (`(program, Debian package)` pairs).
+pub fn preflight_tools(test: &str, tools: &[(&str, &str)]) -> bool {
     if skip_requested() {
         eprintln!("NOTICE: {test}: skipped because {SKIP_ENV}=1 (netns/real-server tests not run)");
         return false;
@@ -237,13 +241,7 @@ pub fn preflight(test: &str) -> bool {
         problems
             .push("not running as root (network namespaces and iptables need root)".to_string());
     }
-    for (tool, pkg) in [
-        ("ip", "iproute2"),
-        ("ss", "iproute2"),
-        ("iptables", "iptables"),
-        ("unbound", "unbound"),
-        ("dnsdist", "dnsdist"),
-    ] {
+    for (tool, pkg) in tools {
         if find_tool(tool).is_none() {
             problems.push(format!("`{tool}` not found (apt-get install {pkg})"));
         }
@@ -307,7 +305,8 @@ fn destroy_ns(ns: &str) {
     let _ = std::fs::remove_dir_all(format!("/etc/netns/{ns}"));
 }
 
-/// Reaps namespaces left by test processes that died without running Drop.
+/// Reaps namespaces left by test processes that died without running Drop
+/// (of every lab kind: `bs-<pid>-…` and `bs-<tag><pid>-…`).
 fn reap_stale() {
     let list = quiet(&["ip", "netns", "list"]);
     for line in list.lines() {
@@ -315,6 +314,7 @@ fn reap_stale() {
         let Some(rest) = name.strip_prefix(NS_PREFIX) else {
             continue;
         };
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphabetic());
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
@@ -364,12 +364,15 @@ fn make_certs() -> Certs {
     }
 }
 
-fn unbound_conf(dir: &Path, server_ip: &str) -> String {
+/// unbound.conf serving the lab's local zones (see the module docs) on
+/// `listen_ip@port`, answering clients in `allow` (a CIDR); `server_ip` is
+/// where `doh.test` and `dot.test` point.
+pub fn unbound_conf(dir: &Path, listen_ip: &str, port: u16, allow: &str, server_ip: &str) -> String {
     format!(
         r#"# Local data only: no recursion, no forwarders, nothing outside test. zones.
 server:
-  interface: 127.0.0.1@{BACKEND_PORT}
-  port: {BACKEND_PORT}
+  interface: {listen_ip}@{port}
+  port: {port}
   do-daemonize: no
   use-syslog: no
   logfile: ""
@@ -380,7 +383,7 @@ server:
   pidfile: ""
   do-ip6: no
   num-threads: 1
-  access-control: 127.0.0.0/8 allow
+  access-control: {allow} allow
   do-not-query-localhost: yes
   module-config: "iterator"
   root-hints: ""
@@ -414,14 +417,42 @@ addTLSLocal("{server_ip}:{DOT_PORT}", "{d}/server.pem", "{d}/server.key")
     )
 }
 
-impl Lab {
-    /// Builds the namespaces and starts the server. Returns `None` only when
-    /// BRIDGESCOUT_SKIP_NETNS=1; panics with a clear message otherwise if
-    /// anything is missing or fails.
-    pub fn start(test: &str) -> Option<Lab> {
-        if !preflight(test) {
-            return None;
-        }
+/// A client/server namespace pair joined by a veth, with no server
+/// processes of its own: the part every lab shares. Owns what it creates
+/// and tears it all down on `Drop` (processes spawned with
+/// [`NsPair::spawn_in_server`], namespaces, `/etc/netns/<name>`, paths
+/// registered with [`NsPair::remove_on_drop`]).
+pub struct NsPair {
+    pub server_ns: String,
+    pub client_ns: String,
+    /// Client address (10.<o>.<n>.1).
+    pub client_ip: String,
+    /// Main server address (10.<o>.<n>.2).
+    pub server_ip: String,
+    /// Second address of the server namespace where nothing listens
+    /// (10.<o>.<n>.3): connecting gets a RST unless a rule drops it.
+    pub spare_ip: String,
+    /// Private temporary directory for configs, keys and logs.
+    pub dir: PathBuf,
+    procs: Vec<(String, Child)>,
+    netns_created: Vec<String>,
+    remove_on_drop: Vec<PathBuf>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl NsPair {
+    /// Builds a namespace pair (call a preflight first). `tag` (ASCII
+    /// letters, may be empty) goes into the namespace and interface names
+    /// so labs of different kinds never collide, even when each has its
+    /// own counter; addresses are `10.<octet>.<n>.0/24`. The client's
+    /// resolv.conf points at its own loopback (nothing listens there) and
+    /// its hosts file only knows localhost. Panics (after tearing down what
+    /// exists) if anything fails.
+    pub fn create(tag: &str, octet: u8) -> NsPair {
+        assert!(
+            tag.chars().all(|c| c.is_ascii_alphabetic()),
+            "lab tag must be ASCII letters: {tag:?}"
+        );
         reap_stale();
         let pid = std::process::id();
         // Subnet number: distinct for the labs of one process, and spread by
@@ -429,31 +460,29 @@ impl Lab {
         // inside the lab's namespaces, so even a repeat would not clash.
         let seq = COUNTER.fetch_add(1, Ordering::SeqCst);
         let n = (pid.wrapping_mul(7).wrapping_add(seq)) % 250 + 1;
-        let base = format!("{NS_PREFIX}{pid}-{seq}");
+        let base = format!("{NS_PREFIX}{tag}{pid}-{seq}");
         let tmp = tempfile::Builder::new()
-            .prefix("bs-netns-")
+            .prefix(&format!("bs-netns{tag}-"))
             .tempdir()
             .expect("tempdir");
-        let dir = tmp.path().to_path_buf();
-        let mut lab = Lab {
+        let mut pair = NsPair {
             server_ns: format!("{base}-s"),
             client_ns: format!("{base}-c"),
-            client_ip: format!("10.77.{n}.1"),
-            server_ip: format!("10.77.{n}.2"),
-            spare_ip: format!("10.77.{n}.3"),
-            ca_file: dir.join("ca.pem"),
-            dir: dir.clone(),
+            client_ip: format!("10.{octet}.{n}.1"),
+            server_ip: format!("10.{octet}.{n}.2"),
+            spare_ip: format!("10.{octet}.{n}.3"),
+            dir: tmp.path().to_path_buf(),
             procs: Vec::new(),
             netns_created: Vec::new(),
+            remove_on_drop: Vec::new(),
             _tmp: Some(tmp),
         };
-        // From here on a panic drops `lab`, which tears down what exists.
-        lab.build_network(pid, seq);
-        lab.start_servers();
-        Some(lab)
+        // From here on a panic drops `pair`, which tears down what exists.
+        pair.build_network(&format!("bs{tag}{pid}"), seq);
+        pair
     }
 
-    fn build_network(&mut self, pid: u32, seq: u32) {
+    fn build_network(&mut self, veth_base: &str, seq: u32) {
         let (s, c) = (self.server_ns.clone(), self.client_ns.clone());
         for ns in [&s, &c] {
             must(&["ip", "netns", "add", ns]);
@@ -461,52 +490,28 @@ impl Lab {
         }
         // Interface names are per-namespace; keep them short (<= 15 chars).
         let (vs, vc) = (
-            format!("bs{pid}s{}", seq % 1000),
-            format!("bs{pid}c{}", seq % 1000),
+            format!("{veth_base}s{}", seq % 1000),
+            format!("{veth_base}c{}", seq % 1000),
         );
         must(&[
             "ip", "link", "add", &vs, "netns", &s, "type", "veth", "peer", "name", &vc, "netns", &c,
         ]);
-        must(&[
-            "ip",
-            "-n",
-            &s,
-            "addr",
-            "add",
-            &format!("{}/24", self.server_ip),
-            "dev",
-            &vs,
-        ]);
-        must(&[
-            "ip",
-            "-n",
-            &s,
-            "addr",
-            "add",
-            &format!("{}/24", self.spare_ip),
-            "dev",
-            &vs,
-        ]);
-        must(&[
-            "ip",
-            "-n",
-            &c,
-            "addr",
-            "add",
-            &format!("{}/24", self.client_ip),
-            "dev",
-            &vc,
-        ]);
+        for (ns, ip, dev) in [
+            (&s, &self.server_ip, &vs),
+            (&s, &self.spare_ip, &vs),
+            (&c, &self.client_ip, &vc),
+        ] {
+            must(&["ip", "-n", ns, "addr", "add", &format!("{ip}/24"), "dev", dev]);
+        }
         for (ns, dev) in [(&s, &vs), (&c, &vc)] {
             must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
             must(&["ip", "-n", ns, "link", "set", dev, "up"]);
         }
-        // The client's system resolver: hosts file says where doh.test and
-        // dot.test are; DNS goes to the namespace's own loopback where
-        // nothing listens (fails fast, never leaves the namespace).
+        // The client's system resolver: DNS goes to the namespace's own
+        // loopback where nothing listens (fails fast, never leaves the
+        // namespace); labs add hosts entries as they need them.
         self.write_resolv_conf("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
-        let ip = self.server_ip.clone();
-        self.write_hosts(&[(&ip, DOH_HOST), (&ip, DOT_HOST)]);
+        self.write_hosts(&[]);
         // Same for the server namespace, so nothing there can ask the host's
         // resolver either.
         let sdir = format!("/etc/netns/{s}");
@@ -515,54 +520,19 @@ impl Lab {
         std::fs::write(format!("{sdir}/hosts"), "127.0.0.1 localhost\n").unwrap();
     }
 
-    fn start_servers(&mut self) {
-        let certs = make_certs();
-        let d = self.dir.clone();
-        std::fs::write(d.join("ca.pem"), &certs.ca_pem).unwrap();
-        std::fs::write(d.join("server.pem"), &certs.server_chain_pem).unwrap();
-        std::fs::write(d.join("server.key"), &certs.server_key_pem).unwrap();
-        std::fs::write(d.join("unbound.conf"), unbound_conf(&d, &self.server_ip)).unwrap();
-        std::fs::write(d.join("dnsdist.conf"), dnsdist_conf(&d, &self.server_ip)).unwrap();
-
-        let ub_conf = d.join("unbound.conf");
-        if find_tool("unbound-checkconf").is_some() {
-            let out = run_bounded(
-                Command::new("unbound-checkconf").arg(&ub_conf),
-                CMD_DEADLINE,
-            );
-            if out.code() != Some(0) {
-                panic!("unbound config rejected:\n{}{}", out.stdout, out.stderr);
-            }
-        }
-        self.spawn_in_server(
-            "unbound",
-            &["unbound", "-d", "-c", ub_conf.to_str().unwrap()],
-        );
-        self.wait_listening(&[format!("127.0.0.1:{BACKEND_PORT}")]);
-
-        let dd_conf = d.join("dnsdist.conf");
-        self.spawn_in_server(
-            "dnsdist",
-            &[
-                "dnsdist",
-                "--supervised",
-                "--disable-syslog",
-                "-C",
-                dd_conf.to_str().unwrap(),
-            ],
-        );
-        let want = [
-            format!("{}:{DOH_PORT}", self.server_ip),
-            format!("{}:{DOT_PORT}", self.server_ip),
-        ];
-        self.wait_listening(&want);
+    /// Starts `argv` in the server namespace, stdout+stderr to
+    /// `dir/<name>.log`; it is killed on drop.
+    pub fn spawn_in_server(&mut self, name: &str, argv: &[&str]) {
+        self.spawn_in_server_with_env(name, argv, &[]);
     }
 
-    fn spawn_in_server(&mut self, name: &str, argv: &[&str]) {
+    /// [`NsPair::spawn_in_server`] with extra environment variables.
+    pub fn spawn_in_server_with_env(&mut self, name: &str, argv: &[&str], env: &[(&str, &str)]) {
         let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &self.server_ns])
             .args(argv)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -571,13 +541,39 @@ impl Lab {
         self.procs.push((name.to_string(), child));
     }
 
-    /// Polls `ss` in the server namespace until all `addrs` (ip:port)
-    /// listen on TCP; panics (with server logs) at the deadline or when a
-    /// server process exits.
-    fn wait_listening(&mut self, addrs: &[String]) {
+    /// Writes `dir/unbound.conf` ([`unbound_conf`] for `listen_ip@port`,
+    /// clients in `allow`), has unbound-checkconf vet it when installed,
+    /// and starts unbound (log `unbound.log`) in the server namespace. Does
+    /// not wait: follow with [`NsPair::wait_udp`]/[`NsPair::wait_tcp`].
+    pub fn spawn_unbound(&mut self, listen_ip: &str, port: u16, allow: &str) {
+        let conf = self.dir.join("unbound.conf");
+        let body = unbound_conf(&self.dir, listen_ip, port, allow, &self.server_ip);
+        std::fs::write(&conf, body).unwrap();
+        if find_tool("unbound-checkconf").is_some() {
+            let out = run_bounded(Command::new("unbound-checkconf").arg(&conf), CMD_DEADLINE);
+            if out.code() != Some(0) {
+                panic!("unbound config rejected:\n{}{}", out.stdout, out.stderr);
+            }
+        }
+        self.spawn_in_server("unbound", &["unbound", "-d", "-c", conf.to_str().unwrap()]);
+    }
+
+    /// Polls `ss -Hltn` in the server namespace until all `addrs`
+    /// (`ip:port`, as ss prints them) listen on TCP; panics (with every
+    /// server log) at the deadline or when a server process exits.
+    pub fn wait_tcp(&mut self, addrs: &[String]) {
+        self.wait_listening("-Hltn", "TCP", addrs);
+    }
+
+    /// Like [`NsPair::wait_tcp`] for UDP sockets (`ss -Hlun`).
+    pub fn wait_udp(&mut self, addrs: &[String]) {
+        self.wait_listening("-Hlun", "UDP", addrs);
+    }
+
+    fn wait_listening(&mut self, ss_flags: &str, proto: &str, addrs: &[String]) {
         let until = Instant::now() + READY_DEADLINE;
         loop {
-            let ss = quiet(&["ip", "netns", "exec", &self.server_ns, "ss", "-Hltn"]);
+            let ss = quiet(&["ip", "netns", "exec", &self.server_ns, "ss", ss_flags]);
             let local: Vec<&str> = ss
                 .lines()
                 .filter_map(|l| l.split_whitespace().nth(3))
@@ -600,7 +596,7 @@ impl Lab {
             }
             if Instant::now() > until {
                 panic!(
-                    "servers not listening on {addrs:?} after {READY_DEADLINE:?}; ss says:\n{ss}\nlogs:\n{}",
+                    "servers not listening on {proto} {addrs:?} after {READY_DEADLINE:?}; ss says:\n{ss}\nlogs:\n{}",
                     self.server_logs()
                 );
             }
@@ -608,10 +604,16 @@ impl Lab {
         }
     }
 
-    /// Contents of the server logs (for failure messages).
+    /// Contents of the logs of every process started with
+    /// [`NsPair::spawn_in_server`] (for failure messages).
     pub fn server_logs(&self) -> String {
         let mut s = String::new();
-        for name in ["unbound", "dnsdist"] {
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, _) in &self.procs {
+            if seen.contains(&name.as_str()) {
+                continue;
+            }
+            seen.push(name);
             let body =
                 std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
             let _ = writeln!(s, "--- {name}.log ---\n{body}");
@@ -619,24 +621,49 @@ impl Lab {
         s
     }
 
-    /// `ip netns exec <client> <program>`: add args and run it (e.g. with
-    /// [`run_bounded`]). The program sees the client's hosts/resolv.conf.
-    pub fn client_cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    fn ns_cmd(ns: &str, program: impl AsRef<OsStr>) -> Command {
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.client_ns]).arg(program);
+        c.args(["netns", "exec", ns]).arg(program);
         c
     }
 
+    /// `ip netns exec <client> <program>`: add args and run it (e.g. with
+    /// [`run_bounded`]). The program sees the client's hosts/resolv.conf.
+    pub fn client_cmd(&self, program: impl AsRef<OsStr>) -> Command {
+        Self::ns_cmd(&self.client_ns, program)
+    }
+
+    /// `ip netns exec <server> <program>`.
+    pub fn server_cmd(&self, program: impl AsRef<OsStr>) -> Command {
+        Self::ns_cmd(&self.server_ns, program)
+    }
+
     /// Runs a program in the client namespace with a deadline.
-    pub fn run_in_client<S: AsRef<std::ffi::OsStr>>(
+    pub fn run_in_client<S: AsRef<OsStr>>(
         &self,
-        program: impl AsRef<std::ffi::OsStr>,
+        program: impl AsRef<OsStr>,
         args: &[S],
         deadline: Duration,
     ) -> RunOutput {
         let mut c = self.client_cmd(program);
         c.args(args);
         run_bounded(&mut c, deadline)
+    }
+
+    /// Runs `argv` (program first) in the server namespace with a deadline.
+    pub fn run_in_server<S: AsRef<OsStr>>(&self, argv: &[S], deadline: Duration) -> RunOutput {
+        let (program, args) = argv.split_first().expect("empty command");
+        let mut c = self.server_cmd(program);
+        c.args(args);
+        run_bounded(&mut c, deadline)
+    }
+
+    /// `ip -n <server> <args…>` (e.g. `["addr", "add", "10.9.0.1/24", "dev",
+    /// "wg0"]`); panics unless it succeeds, returns stdout.
+    pub fn server_ip_cmd(&self, args: &[&str]) -> String {
+        let mut argv = vec!["ip", "-n", &self.server_ns];
+        argv.extend_from_slice(args);
+        must(&argv)
     }
 
     /// Runs iptables in the server namespace.
@@ -662,7 +689,7 @@ impl Lab {
         self.server_iptables(&args);
     }
 
-    /// Removes one rule added with [`Lab::block`].
+    /// Removes one rule added with [`NsPair::block`].
     pub fn unblock(&self, b: &Block) {
         let rule = b.rule();
         let mut args = vec!["-D", "INPUT"];
@@ -699,9 +726,15 @@ impl Lab {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(format!("{dir}/resolv.conf"), body).unwrap();
     }
+
+    /// Removes `path` (file or directory, if present) on drop, after the
+    /// server processes are gone.
+    pub fn remove_on_drop(&mut self, path: impl Into<PathBuf>) {
+        self.remove_on_drop.push(path.into());
+    }
 }
 
-impl Drop for Lab {
+impl Drop for NsPair {
     fn drop(&mut self) {
         for (_, child) in &mut self.procs {
             let _ = child.kill();
@@ -712,10 +745,91 @@ impl Drop for Lab {
         }
         let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.client_ns));
         let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.server_ns));
+        for p in &self.remove_on_drop {
+            if p.is_dir() {
+                let _ = std::fs::remove_dir_all(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
+        }
         if std::env::var("BRIDGESCOUT_KEEP_NETNS_DIR").is_ok()
             && let Some(t) = self._tmp.take()
         {
             eprintln!("netns lab: keeping {}", t.keep().display());
         }
+    }
+}
+
+/// One client/server namespace pair with a running DoH+DoT server. Derefs
+/// to its [`NsPair`] (`server_ns`, `client_ns`, `client_ip`, `server_ip`
+/// where dnsdist listens on 443 DoH and 853 DoT, `spare_ip`, `dir`, and
+/// the pair's methods).
+pub struct Lab {
+    net: NsPair,
+    /// PEM of the test CA that signed the server certificate (pass as
+    /// `--ca-file`).
+    pub ca_file: PathBuf,
+}
+
+impl Deref for Lab {
+    type Target = NsPair;
+    fn deref(&self) -> &NsPair {
+        &self.net
+    }
+}
+
+impl DerefMut for Lab {
+    fn deref_mut(&mut self) -> &mut NsPair {
+        &mut self.net
+    }
+}
+
+impl Lab {
+    /// Builds the namespaces and starts the server. Returns `None` only when
+    /// BRIDGESCOUT_SKIP_NETNS=1; panics with a clear message otherwise if
+    /// anything is missing or fails.
+    pub fn start(test: &str) -> Option<Lab> {
+        if !preflight(test) {
+            return None;
+        }
+        let net = NsPair::create("", 77);
+        let mut lab = Lab {
+            ca_file: net.dir.join("ca.pem"),
+            net,
+        };
+        // The client's hosts file says where doh.test and dot.test are.
+        let ip = lab.server_ip.clone();
+        lab.write_hosts(&[(&ip, DOH_HOST), (&ip, DOT_HOST)]);
+        lab.start_servers();
+        Some(lab)
+    }
+
+    fn start_servers(&mut self) {
+        let certs = make_certs();
+        let d = self.dir.clone();
+        std::fs::write(&self.ca_file, &certs.ca_pem).unwrap();
+        std::fs::write(d.join("server.pem"), &certs.server_chain_pem).unwrap();
+        std::fs::write(d.join("server.key"), &certs.server_key_pem).unwrap();
+        std::fs::write(d.join("dnsdist.conf"), dnsdist_conf(&d, &self.server_ip)).unwrap();
+
+        self.spawn_unbound("127.0.0.1", BACKEND_PORT, "127.0.0.0/8");
+        self.wait_tcp(&[format!("127.0.0.1:{BACKEND_PORT}")]);
+
+        let dd_conf = d.join("dnsdist.conf");
+        self.spawn_in_server(
+            "dnsdist",
+            &[
+                "dnsdist",
+                "--supervised",
+                "--disable-syslog",
+                "-C",
+                dd_conf.to_str().unwrap(),
+            ],
+        );
+        let want = [
+            format!("{}:{DOH_PORT}", self.server_ip),
+            format!("{}:{DOT_PORT}", self.server_ip),
+        ];
+        self.wait_tcp(&want);
     }
 }
