@@ -142,9 +142,7 @@ impl Block {
         const RST: &[&str] = &["-j", "REJECT", "--reject-with", "tcp-reset"];
         let on = |proto: &str, port: &u16, parts: &[&[&str]]| -> Vec<String> {
             let port = port.to_string();
-            let mut r: Vec<String> = ["-p", proto, "--dport", &port]
-                .map(String::from)
-                .to_vec();
+            let mut r: Vec<String> = ["-p", proto, "--dport", &port].map(String::from).to_vec();
             r.extend(parts.iter().flat_map(|p| p.iter().map(|s| s.to_string())));
             r
         };
@@ -172,12 +170,8 @@ impl Block {
             Block::StringReset { port, needle } => on("tcp", port, &[&string(needle), RST]),
             Block::DropAddr(ip) => ["-d", ip, "-j", "DROP"].map(String::from).to_vec(),
             Block::DropUdpPort(p) => on("udp", p, &[DROP]),
-            Block::IcmpPortUnreachableUdp(p) => {
-                on("udp", p, &[&reject("icmp-port-unreachable")])
-            }
-            Block::IcmpHostUnreachableUdp(p) => {
-                on("udp", p, &[&reject("icmp-host-unreachable")])
-            }
+            Block::IcmpPortUnreachableUdp(p) => on("udp", p, &[&reject("icmp-port-unreachable")]),
+            Block::IcmpHostUnreachableUdp(p) => on("udp", p, &[&reject("icmp-host-unreachable")]),
             Block::CutAfterBytes { port, proto, bytes } => {
                 assert!(
                     matches!(*proto, "tcp" | "udp"),
@@ -367,7 +361,13 @@ fn make_certs() -> Certs {
 /// unbound.conf serving the lab's local zones (see the module docs) on
 /// `listen_ip@port`, answering clients in `allow` (a CIDR); `server_ip` is
 /// where `doh.test` and `dot.test` point.
-pub fn unbound_conf(dir: &Path, listen_ip: &str, port: u16, allow: &str, server_ip: &str) -> String {
+pub fn unbound_conf(
+    dir: &Path,
+    listen_ip: &str,
+    port: u16,
+    allow: &str,
+    server_ip: &str,
+) -> String {
     format!(
         r#"# Local data only: no recursion, no forwarders, nothing outside test. zones.
 server:
@@ -501,7 +501,16 @@ impl NsPair {
             (&s, &self.spare_ip, &vs),
             (&c, &self.client_ip, &vc),
         ] {
-            must(&["ip", "-n", ns, "addr", "add", &format!("{ip}/24"), "dev", dev]);
+            must(&[
+                "ip",
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{ip}/24"),
+                "dev",
+                dev,
+            ]);
         }
         for (ns, dev) in [(&s, &vs), (&c, &vc)] {
             must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
@@ -666,19 +675,21 @@ impl NsPair {
         must(&argv)
     }
 
-    /// Runs iptables in the server namespace.
-    pub fn server_iptables(&self, args: &[&str]) -> String {
-        let mut argv = vec![
-            "ip",
-            "netns",
-            "exec",
-            &self.server_ns,
-            "iptables",
-            "-w",
-            "5",
-        ];
+    fn ns_iptables(ns: &str, args: &[&str]) -> String {
+        let mut argv = vec!["ip", "netns", "exec", ns, "iptables", "-w", "5"];
         argv.extend_from_slice(args);
         must(&argv)
+    }
+
+    /// Runs iptables in the server namespace.
+    pub fn server_iptables(&self, args: &[&str]) -> String {
+        Self::ns_iptables(&self.server_ns, args)
+    }
+
+    /// Runs iptables in the client namespace (e.g. a counting rule that
+    /// shows which ICMP errors reached the client).
+    pub fn client_iptables(&self, args: &[&str]) -> String {
+        Self::ns_iptables(&self.client_ns, args)
     }
 
     /// Installs an interference rule in the server namespace's INPUT chain.
