@@ -43,6 +43,11 @@ pub struct WatchArgs {
     /// of the interval), so rounds do not form a fixed pattern.
     #[arg(long, value_name = "SECS", value_parser = parse_interval)]
     pub jitter: Option<f64>,
+    /// Only endpoints of these kinds (doh, obfs4, wireguard, ...; comma
+    /// separated or repeated). With `ikev2`, bare host names in the inputs
+    /// are IKEv2 servers.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub kind: Vec<String>,
     /// Stop after this many rounds (default: until Ctrl-C).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub rounds: Option<u64>,
@@ -132,9 +137,16 @@ pub struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files, directories or literal lines (DoH URL, tls://host, sdns://
-    /// stamp). Without any, the bundled lists.
+    /// Files, directories or literal lines: DoH URL, tls://host, sdns://
+    /// stamp, bridge line, torrc, wg-quick .conf, .ovpn, ss://, vless://,
+    /// vmess://, trojan://, hy2://, tuic://, ike://. Without any, the
+    /// bundled lists.
     pub inputs: Vec<String>,
+    /// Only endpoints of these kinds (doh, obfs4, wireguard, ...; comma
+    /// separated or repeated). With `ikev2`, bare host names in the inputs
+    /// are IKEv2 servers.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub kind: Vec<String>,
     /// Output format; `table` on a terminal, `jsonl` otherwise.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
@@ -144,6 +156,11 @@ pub struct ScanArgs {
 pub struct TuiArgs {
     /// Files, directories or literal lines; without any, the bundled lists.
     pub inputs: Vec<String>,
+    /// Only endpoints of these kinds (doh, obfs4, wireguard, ...; comma
+    /// separated or repeated). With `ikev2`, bare host names in the inputs
+    /// are IKEv2 servers.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub kind: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -220,6 +237,11 @@ pub struct ProbeArgs {
     /// Language of the UI: en, ru, kk (default: from LANG).
     #[arg(long, global = true, value_name = "LANG", value_parser = parse_lang)]
     pub lang: Option<bridgescout::tui::i18n::Lang>,
+    /// DNS resolver (IP:PORT, answering over TCP) that proxies are asked to
+    /// reach for their round-trip test; your proxy connects to it, not
+    /// this machine.
+    #[arg(long, global = true, value_name = "IP:PORT", default_value = "1.1.1.1:53")]
+    pub proxy_target: std::net::SocketAddr,
     /// No colours (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,

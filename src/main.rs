@@ -41,8 +41,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Some(Command::Scan(a)) => cmd::scan::run(a.inputs, a.format, false, &cli.probe).await,
-            Some(Command::Tui(a)) => cmd::scan::run(a.inputs, None, true, &cli.probe).await,
+            Some(Command::Scan(a)) => cmd::scan::run(a.inputs, &a.kind, a.format, false, &cli.probe).await,
+            Some(Command::Tui(a)) => cmd::scan::run(a.inputs, &a.kind, None, true, &cli.probe).await,
             None => cmd::scan::run(Vec::new(), None, true, &cli.probe).await,
             Some(Command::History(a)) => cmd::history::run(&a, &cli.probe),
             Some(Command::Export(a)) => cmd::export::run(&a, &cli.probe),

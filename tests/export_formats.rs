@@ -26,7 +26,7 @@ const SERVER_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 77);
 fn on(mut ep: Endpoint, origin: Origin) -> Endpoint {
     match &mut ep.target {
         Target::Doh(r) | Target::Dot(r) => r.bootstrap = vec![IpAddr::V4(SERVER_IP)],
-        Target::Bridge(_) => unreachable!("resolver endpoints only"),
+        _ => unreachable!("resolver endpoints only"),
     }
     ep.origin = origin;
     ep

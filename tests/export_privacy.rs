@@ -31,7 +31,7 @@ fn with_bootstrap(mut ep: Endpoint, ip: Ipv4Addr, label: &str, pins: Vec<[u8; 32
             r.bootstrap = vec![IpAddr::V4(ip)];
             r.pins = pins;
         }
-        Target::Bridge(_) => unreachable!("resolver endpoints only"),
+        _ => unreachable!("resolver endpoints only"),
     }
     ep.label = label.to_string();
     ep.origin = Origin::User;

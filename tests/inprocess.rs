@@ -453,7 +453,7 @@ async fn wrong_pin_is_certificate_invalid() {
     for mut ep in [server.doh_endpoint(), server.dot_endpoint()] {
         match &mut ep.target {
             Target::Doh(r) | Target::Dot(r) => r.pins = vec![wrong],
-            Target::Bridge(_) => unreachable!("resolver endpoints only"),
+            _ => unreachable!("resolver endpoints only"),
         }
         let m = measure(&pki, ep).await;
         assert_failed(&m, Diagnosis::CertificateInvalid);

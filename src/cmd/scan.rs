@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::Context;
-use bridgescout::catalog::{self, Catalog, Endpoint, Origin};
+use bridgescout::catalog::{self, Catalog, Endpoint, EndpointKind, Origin};
 use bridgescout::engine::{self, EngineConfig, Event, Scan};
 use bridgescout::measurement::Measurement;
 use bridgescout::netctx;
@@ -21,13 +21,14 @@ use crate::{EXIT_CANCELLED, EXIT_NONE_REACHABLE, EXIT_OK, EXIT_TERMINATED, EXIT_
 
 pub async fn run(
     inputs: Vec<String>,
+    kinds: &[String],
     format: Option<FormatArg>,
     want_tui: bool,
     args: &ProbeArgs,
 ) -> anyhow::Result<u8> {
     let color =
         !args.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let Some(mut endpoints) = load(&inputs)? else {
+    let Some(mut endpoints) = load(&inputs, kinds)? else {
         return Ok(EXIT_USAGE);
     };
     for ep in &mut endpoints {
@@ -125,13 +126,20 @@ async fn tui(scan: Scan, opts: TuiOptions, view: ViewOptions) -> anyhow::Result<
 }
 
 /// Loads inputs (or the bundled lists), reporting every bad line on stderr.
-pub(super) fn load(inputs: &[String]) -> anyhow::Result<Option<Vec<Endpoint>>> {
+pub(super) fn load(inputs: &[String], kinds: &[String]) -> anyhow::Result<Option<Vec<Endpoint>>> {
+    let kinds: Vec<EndpointKind> = kinds
+        .iter()
+        .filter_map(|k| super::kind(Some(k)).transpose())
+        .collect::<anyhow::Result<_>>()?;
     let mut all = Catalog::default();
     if inputs.is_empty() {
         all.extend(catalog::bundled());
     }
     for input in inputs {
         all.extend(catalog::load_input(input, Origin::User)?);
+    }
+    if !kinds.is_empty() {
+        all.endpoints.retain(|e| kinds.contains(&e.kind()));
     }
     for e in &all.errors {
         // Bridge lines carry secrets; say what was wrong, not the values.
@@ -162,6 +170,7 @@ pub(super) fn engine_config(args: &ProbeArgs) -> anyhow::Result<EngineConfig> {
             control_sni: args.control_sni.clone(),
             tls,
             system_resolver: !args.no_system_dns,
+            proxy_target: args.proxy_target,
             tor: TorConfig {
                 data_target_bytes: args.data_bytes,
                 stall_after: Duration::from_secs_f64(args.stall_after),

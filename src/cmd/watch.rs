@@ -44,7 +44,7 @@ enum Sink {
 }
 
 pub async fn run(a: &WatchArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
-    let Some(mut endpoints) = load(&a.inputs)? else {
+    let Some(mut endpoints) = load(&a.inputs, &a.kind)? else {
         return Ok(EXIT_USAGE);
     };
     for ep in &mut endpoints {

@@ -5,9 +5,9 @@
 //! One mapping function per endpoint kind, chosen in [`test_keys`]:
 //!
 //! * DoH, DoT → [`dnscheck_test_keys`] (OONI `dnscheck`, ts-028).
-//! * Tor bridges (future) → [`tor_test_keys`] (OONI `tor`, ts-023).
-//! * VPNs (future) → namespaced [`VPN_TEST_NAME`], since OONI has no
-//!   generic VPN nettest.
+//! * Tor bridges → [`tor_test_keys`] (OONI `tor`, ts-023).
+//! * VPNs and proxies → [`vpn_test_keys`] under the namespaced
+//!   [`VPN_TEST_NAME`], since OONI has no generic VPN nettest.
 //!
 //! The input is an already redacted run, so pseudonyms flow through;
 //! `probe_ip` is always the withheld value `127.0.0.1`.
@@ -65,6 +65,7 @@ pub struct OoniMeasurement {
 pub fn test_name(kind: EndpointKind) -> &'static str {
     match kind {
         EndpointKind::Doh | EndpointKind::Dot => "dnscheck",
+        k if k.is_vpn() => VPN_TEST_NAME,
         _ => "tor",
     }
 }
@@ -75,6 +76,7 @@ pub fn test_keys(m: &Measurement) -> Value {
         EndpointKind::Doh | EndpointKind::Dot => dnscheck_test_keys(m),
         // OONI's tor test calls vanilla bridges `or_port`.
         EndpointKind::Tor => tor_test_keys(m, "or_port"),
+        k if k.is_vpn() => vpn_test_keys(m),
         other => tor_test_keys(m, other.as_str()),
     }
 }
@@ -318,7 +320,7 @@ fn peer_keys(steps: &[&Step], engine: &str) -> serde_json::Map<String, Value> {
             "address": peer,
             "failure": failure_value(s),
             "operation": event_op,
-            "proto": "tcp",
+            "proto": step_proto(s.operation),
             "t0": s.t0,
             "t": s.t,
         }));
@@ -520,6 +522,30 @@ pub fn tor_test_keys(m: &Measurement, protocol: &str) -> Value {
     Value::Object(keys)
 }
 
+/// Transport of a step, for OONI network events.
+fn step_proto(op: Operation) -> &'static str {
+    match op {
+        Operation::WireguardHandshake
+        | Operation::TunnelData
+        | Operation::IkeSaInit
+        | Operation::QuicHandshake => "udp",
+        _ => "tcp",
+    }
+}
+
+/// VPN and proxy test keys: OONI-style `network_events`, `tcp_connect`
+/// and `tls_handshakes` from the steps, plus which protocol was spoken and
+/// whether it proved an authenticated round trip.
+pub fn vpn_test_keys(m: &Measurement) -> Value {
+    let steps: Vec<&Step> = m.steps.iter().collect();
+    let mut keys = peer_keys(&steps, "system");
+    keys.insert("vpn_protocol".into(), json!(m.endpoint.kind.as_str()));
+    keys.insert("target_address".into(), json!(m.endpoint.address));
+    keys.insert("success".into(), json!(m.is_reachable()));
+    keys.insert("x_bridgescout".into(), bridgescout_keys(m));
+    Value::Object(keys)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,5 +619,48 @@ mod tests {
         assert_eq!(t["tcp_connect"][0]["ip"], "192.0.2.9");
         assert_eq!(t["tcp_connect"][0]["port"], 443);
         assert_eq!(t["tcp_connect"][0]["status"]["success"], false);
+    }
+
+    #[test]
+    fn vpn_mapping_names_protocol_and_udp_events() {
+        use crate::catalog::Origin;
+        use crate::measurement::{Diagnosis, EndpointInfo, Verdict};
+        let m = Measurement {
+            schema_version: 1,
+            id: 0,
+            endpoint: EndpointInfo {
+                kind: EndpointKind::Wireguard,
+                label: "wg".into(),
+                address: "wireguard://192.0.2.9:51820".into(),
+                origin: Origin::User,
+            },
+            start_time: "2024-05-06T07:08:09Z".into(),
+            runtime: 1.0,
+            steps: vec![Step {
+                operation: Operation::WireguardHandshake,
+                target: Some("192.0.2.9:51820".into()),
+                t0: 0.0,
+                t: 0.02,
+                failure: None,
+                detail: None,
+                addresses: vec![],
+            }],
+            verdict: Verdict::Reachable,
+            diagnosis: Diagnosis::Ok,
+            failure: None,
+            failed_operation: None,
+            latency_ms: Some(20.0),
+            notes: vec![],
+            data_test: None,
+            clock_skew_s: None,
+            bootstrap: None,
+        };
+        assert_eq!(test_name(m.endpoint.kind), VPN_TEST_NAME);
+        let k = test_keys(&m);
+        assert_eq!(k["vpn_protocol"], "wireguard");
+        assert_eq!(k["success"], true);
+        assert_eq!(k["network_events"][0]["proto"], "udp");
+        assert_eq!(k["network_events"][0]["operation"], "wireguard_handshake");
+        assert_eq!(k["x_bridgescout"]["verdict"], "reachable");
     }
 }

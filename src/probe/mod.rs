@@ -48,6 +48,10 @@ pub struct ProbeConfig {
     /// turn this off so no query leaves the machine for a made-up name.
     pub system_resolver: bool,
     pub tor: tor::TorConfig,
+    /// Where a proxy (Shadowsocks) is asked to connect for its round-trip
+    /// test: a DNS resolver that answers over TCP. The user's proxy makes
+    /// that connection, not this machine.
+    pub proxy_target: std::net::SocketAddr,
 }
 
 impl Default for ProbeConfig {
@@ -60,6 +64,7 @@ impl Default for ProbeConfig {
             max_addresses: 4,
             system_resolver: true,
             tor: tor::TorConfig::default(),
+            proxy_target: std::net::SocketAddr::from(([1, 1, 1, 1], 53)),
         }
     }
 }

@@ -68,6 +68,7 @@ impl Row {
     fn class(&self) -> RankClass {
         match &self.state {
             RowState::Finished(m) if m.verdict == Verdict::Reachable => RankClass::Reachable,
+            RowState::Finished(m) if m.verdict == Verdict::Unverified => RankClass::Unverified,
             RowState::Finished(_) => RankClass::Failed,
             RowState::Running => RankClass::Running,
             RowState::Pending => RankClass::Pending,
@@ -83,6 +84,8 @@ impl Row {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum RankClass {
     Reachable,
+    /// A proxy front answered; the login was not checked.
+    Unverified,
     Failed,
     Running,
     Pending,
@@ -103,7 +106,7 @@ fn compare_rows(a: &Row, b: &Row) -> Ordering {
     class
         .cmp(&b.class())
         .then_with(|| match class {
-            RankClass::Reachable => compare_latency(a.latency(), b.latency())
+            RankClass::Reachable | RankClass::Unverified => compare_latency(a.latency(), b.latency())
                 .then_with(|| compare_labels(&a.info.label, &b.info.label)),
             RankClass::Failed => compare_labels(&a.info.label, &b.info.label),
             RankClass::Running | RankClass::Pending => Ordering::Equal,

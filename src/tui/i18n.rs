@@ -129,6 +129,7 @@ catalog! {
     StatusTesting => ["… testing", "… проверка", "… тексеруде"],
     StatusWorks => ["✔ works", "✔ работает", "✔ істейді"],
     StatusFailed => ["✘ failed", "✘ не работает", "✘ істемейді"],
+    StatusFront => ["? answers", "? отвечает", "? жауап береді"],
     AfterOp => ["after {op}", "после {op}", "{op} кейін"],
     Starting => ["starting", "запуск", "басталуда"],
     PhraseAtOp => ["{phrase} at {op}", "{phrase} на {op}", "{phrase} ({op} кезеңінде)"],
@@ -239,6 +240,11 @@ catalog! {
         "Nothing tested works, and this computer's clock is wrong: fix the date and time, then test again.",
         "Ничего не работает, а часы этого компьютера идут неверно: исправьте дату и время и проверьте снова.",
         "Ештеңе істемейді, әрі бұл компьютердің сағаты қате: күн мен уақытты түзетіп, қайта тексеріңіз.",
+    ],
+    RecFronts => [
+        " Servers answer but their login is unchecked: {list}; try them in your app.",
+        " Серверы отвечают, но вход не проверен: {list}; попробуйте их в своём приложении.",
+        " Серверлер жауап береді, бірақ кіру тексерілмеді: {list}; оларды қолданбаңызда байқап көріңіз.",
     ],
     RecNothing => [
         "Nothing tested works from here; each row says why.",

@@ -20,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::catalog::EndpointKind;
-use crate::measurement::{Diagnosis, Measurement};
+use crate::measurement::{Diagnosis, Measurement, Verdict};
 
 use super::app::{App, RowState};
 use super::i18n::{Lang, Msg, diagnosis_phrase, fill, kind_name, tr};
@@ -99,7 +99,10 @@ enum Evidence {
 
 fn evidence(d: Diagnosis) -> Evidence {
     match d {
-        Diagnosis::Timeout | Diagnosis::HostUnreachable => Evidence::Silent,
+        // No answer to a signed VPN request fits an outage as well.
+        Diagnosis::Timeout | Diagnosis::HostUnreachable | Diagnosis::NoResponse => {
+            Evidence::Silent
+        }
         Diagnosis::ConnectionReset
         | Diagnosis::SniFiltered
         | Diagnosis::DnsPoisoned
@@ -148,6 +151,12 @@ pub fn recommend_in(lang: Lang, measurements: &[Measurement]) -> String {
         let broken: Vec<String> = stats
             .iter()
             .filter(|s| s.working == 0 && s.tested > 0)
+            // Kinds whose fronts answer get their own sentence.
+            .filter(|s| {
+                !measurements
+                    .iter()
+                    .any(|m| m.endpoint.kind == s.kind && m.verdict == Verdict::Unverified)
+            })
             .map(|s| {
                 let cause = dominant(measurements.iter().filter(|m| m.endpoint.kind == s.kind));
                 match cause {
@@ -166,7 +175,12 @@ pub fn recommend_in(lang: Lang, measurements: &[Measurement]) -> String {
                 &[("list", &broken.join(", "))],
             ));
         }
+        out.push_str(&fronts_sentence(lang, measurements));
         return out;
+    }
+    let fronts = fronts_sentence(lang, measurements);
+    if !fronts.is_empty() {
+        return format!("{}{fronts}", tr(lang, Msg::RecNothing));
     }
     let diagnoses: Vec<Diagnosis> = measurements.iter().map(|m| m.diagnosis).collect();
     if diagnoses.contains(&Diagnosis::ClockSkew) {
@@ -200,10 +214,31 @@ pub fn recommend_in(lang: Lang, measurements: &[Measurement]) -> String {
     )
 }
 
+/// " Servers answer but their login is unchecked: VLESS links (2)…", or
+/// nothing when no proxy front answered.
+fn fronts_sentence(lang: Lang, measurements: &[Measurement]) -> String {
+    let mut kinds: Vec<(EndpointKind, usize)> = Vec::new();
+    for m in measurements.iter().filter(|m| m.verdict == Verdict::Unverified) {
+        match kinds.iter_mut().find(|(k, _)| *k == m.endpoint.kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((m.endpoint.kind, 1)),
+        }
+    }
+    if kinds.is_empty() {
+        return String::new();
+    }
+    kinds.sort();
+    let list: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{} ({n})", kind_name(lang, *k)))
+        .collect();
+    fill(tr(lang, Msg::RecFronts), &[("list", &list.join(", "))])
+}
+
 /// The most common diagnosis among failures; ties go to the first seen.
 fn dominant<'a>(ms: impl Iterator<Item = &'a Measurement>) -> Option<Diagnosis> {
     let mut counts: Vec<(Diagnosis, usize)> = Vec::new();
-    for m in ms.filter(|m| !m.is_reachable()) {
+    for m in ms.filter(|m| m.verdict == Verdict::Failed) {
         match counts.iter_mut().find(|(d, _)| *d == m.diagnosis) {
             Some((_, n)) => *n += 1,
             None => counts.push((m.diagnosis, 1)),

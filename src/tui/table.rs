@@ -13,6 +13,7 @@ use super::app::{App, Row, RowState, display_label};
 use super::i18n::{Lang, Msg, tr};
 use super::text::{fit, millis, pad, pad_left, status_width, status_word, why, width};
 use super::theme::Theme;
+use crate::measurement::Verdict;
 
 /// Marks the selected row even without colour or reverse video.
 const HIGHLIGHT: &str = "> ";
@@ -188,7 +189,9 @@ fn table_row<'a>(row: &Row, cols: &Columns, ctx: RowCtx, theme: &Theme) -> Table
         cells.push(Cell::from(pad(row.info.kind.display_name(), k.into())));
     }
     let latency = match &row.state {
-        RowState::Finished(m) if m.is_reachable() => m.latency_ms.map(millis).unwrap_or_default(),
+        RowState::Finished(m) if m.verdict != Verdict::Failed => {
+            m.latency_ms.map(millis).unwrap_or_default()
+        }
         _ => String::new(),
     };
     let why_style = match &row.state {
@@ -213,6 +216,7 @@ pub fn state_style(row: &Row, theme: &Theme) -> Style {
         RowState::Pending => theme.pending(),
         RowState::Running => theme.running(),
         RowState::Finished(m) if m.is_reachable() => theme.reachable(),
+        RowState::Finished(m) if m.verdict == Verdict::Unverified => theme.unverified(),
         RowState::Finished(_) => theme.failed(),
     }
 }

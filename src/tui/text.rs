@@ -4,7 +4,7 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use crate::measurement::{Diagnosis, Measurement};
+use crate::measurement::{Diagnosis, Measurement, Verdict};
 
 use super::app::{Row, RowState};
 use super::i18n::{Lang, Msg, diagnosis_phrase, fill, tr};
@@ -160,6 +160,7 @@ pub fn status_word(lang: Lang, row: &Row) -> &'static str {
         RowState::Pending => Msg::StatusWaiting,
         RowState::Running => Msg::StatusTesting,
         RowState::Finished(m) if m.is_reachable() => Msg::StatusWorks,
+        RowState::Finished(m) if m.verdict == Verdict::Unverified => Msg::StatusFront,
         RowState::Finished(_) => Msg::StatusFailed,
     };
     tr(lang, msg)
@@ -171,6 +172,7 @@ pub fn status_width(lang: Lang) -> usize {
         Msg::StatusWaiting,
         Msg::StatusTesting,
         Msg::StatusWorks,
+        Msg::StatusFront,
         Msg::StatusFailed,
     ]
     .iter()
@@ -195,6 +197,9 @@ pub fn why(lang: Lang, row: &Row, short: bool) -> String {
 fn why_finished(lang: Lang, m: &Measurement, short: bool) -> String {
     if m.is_reachable() {
         return m.notes.first().cloned().unwrap_or_default();
+    }
+    if m.verdict == Verdict::Unverified {
+        return diagnosis_phrase(lang, m.diagnosis, short).to_string();
     }
     // A failed verdict should never carry `ok`; fall back to the raw
     // failure string rather than claim it works.

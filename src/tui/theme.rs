@@ -40,6 +40,11 @@ impl Theme {
         self.fg(Color::Green)
     }
 
+    /// Answers, but not proven to work: neither green nor red.
+    pub fn unverified(&self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
     pub fn failed(&self) -> Style {
         self.fg(Color::Red)
     }
