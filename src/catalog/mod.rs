@@ -514,7 +514,19 @@ pub fn load_input(input: &str, origin: Origin) -> Result<Catalog, CatalogError> 
             .collect();
         entries.sort();
         for p in entries {
-            catalog.extend(load_file(&p, origin)?);
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            // A folder of configs often carries notes and editor files;
+            // hidden files and prose are skipped, dnscrypt-proxy's
+            // markdown lists are not.
+            if name.starts_with('.') {
+                continue;
+            }
+            let markdown = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
+            let file = load_file(&p, origin)?;
+            if markdown && file.endpoints.is_empty() {
+                continue;
+            }
+            catalog.extend(file);
         }
         return Ok(catalog);
     }
