@@ -135,6 +135,22 @@ fn verdict(e: &TorEvidence, network_up: bool) -> Judged {
             Failure::Unknown("no data test was made".into()),
         );
     };
+    if data.bytes < data.target_bytes && data.stalled_after.is_none() {
+        // Ended early without a stall: say how it ended, not "stalled".
+        let (diagnosis, failure) = match &e.data_error {
+            Some(f) => (transport_diagnosis(f, network_up, false), f.clone()),
+            None => (
+                Diagnosis::BadResponse,
+                Failure::Unknown(format!("only {} bytes of directory data", data.bytes)),
+            ),
+        };
+        let mut j = Judged::failed(diagnosis, Operation::TorDirFetch, failure);
+        j.notes.push(format!(
+            "handshake worked, but the data test ended after {} of {} bytes without a stall",
+            data.bytes, data.target_bytes
+        ));
+        return j;
+    }
     if data.bytes < data.target_bytes {
         let mut j = Judged::failed(
             Diagnosis::Stalled,
@@ -242,6 +258,21 @@ mod tests {
         let j = judge(&e, true);
         assert_eq!(j.verdict, Verdict::Reachable);
         assert_eq!(j.diagnosis, Diagnosis::Slow);
+    }
+
+    #[test]
+    fn data_ending_early_without_a_stall_says_how_it_ended() {
+        let mut e = working(Transport::Obfs4);
+        e.data = Some(data(9_000, 60.0, false));
+        e.data_error = Some(Failure::ConnectionReset);
+        let j = judge(&e, true);
+        assert_eq!(j.verdict, Verdict::Failed);
+        assert_eq!(j.diagnosis, Diagnosis::ConnectionReset);
+        assert_eq!(j.failed_operation, Some(Operation::TorDirFetch));
+
+        e.data_error = None;
+        let j = judge(&e, true);
+        assert_eq!(j.diagnosis, Diagnosis::BadResponse);
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub struct TorEvidence {
     /// One-hop circuit for BEGIN_DIR.
     pub circuit: Option<Result<(), Failure>>,
     pub data: Option<DataTest>,
+    /// Why the data test ended early when it was not a stall (a reset, an
+    /// EOF, a bridge serving nothing).
+    pub data_error: Option<Failure>,
     pub bootstrap: Option<Result<BootstrapTrace, (BootstrapTrace, String)>>,
     /// Latency to report: the link handshake's duration, ms.
     pub handshake_ms: Option<f64>,
@@ -413,6 +416,7 @@ pub async fn probe_bridge(line: &BridgeLine, config: &ProbeConfig, rec: &Recorde
     };
     rec.finish(started, failure, Some(detail), Vec::new());
     let complete = d.bytes >= d.target_bytes;
+    ev.data_error = out.error.clone();
     ev.data = Some(out.test);
 
     // 6. Deep: a whole Tor client through this bridge.
