@@ -416,7 +416,7 @@ pub fn parse_line(line: &str, origin: Origin) -> Result<Endpoint, String> {
     let first = line.split_whitespace().next().unwrap_or("");
     if let Some((scheme, _)) = first.split_once("://") {
         return match scheme.to_ascii_lowercase().as_str() {
-            "ss" => shadowsocks::parse_link(line, origin),
+            "ss" | "ssconf" => shadowsocks::parse_link(line, origin),
             "vless" | "vmess" | "trojan" | "hysteria2" | "hy2" | "tuic" => {
                 share_link::parse(line, origin)
             }

@@ -172,6 +172,9 @@ impl Redactor {
         for secret in &secrets.0 {
             out = replace_ci(&out, secret, &self.value_token(secret));
         }
+        // A proxy link's TLS name often differs from its host (a CDN
+        // front, a Host header) and identifies it just as well.
+        out = replace_named_values(&out, NAMED_SECRETS, |v| self.value_token(v));
         replace_ip_literals(&out, |ip| self.value_token(ip))
     }
 }
@@ -219,6 +222,39 @@ impl Secrets {
     pub fn as_slice(&self) -> &[String] {
         &self.0
     }
+}
+
+/// `key=value` words in step details whose value names the server.
+const NAMED_SECRETS: &[&str] = &["sni=", "host="];
+
+/// Replaces the value of every whitespace-separated `key=value` word whose
+/// key is in `keys` by `f(value)`.
+fn replace_named_values(text: &str, keys: &[&str], mut f: impl FnMut(&str) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(word_end);
+        let key = keys.iter().find(|k| {
+            word.len() > k.len() && word.is_char_boundary(k.len()) && word[..k.len()].eq_ignore_ascii_case(k)
+        });
+        match key {
+            Some(k) => {
+                let value = word[k.len()..].trim_end_matches([',', ';', ')']);
+                let trailer = &word[k.len() + value.len()..];
+                out.push_str(&word[..k.len()]);
+                out.push_str(&f(value));
+                out.push_str(trailer);
+            }
+            None => out.push_str(word),
+        }
+        let space_end = tail
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(tail.len());
+        out.push_str(&tail[..space_end]);
+        rest = &tail[space_end..];
+    }
+    out
 }
 
 /// Replaces every ASCII-case-insensitive occurrence of `needle`.
@@ -471,6 +507,20 @@ fn replace_bounded(text: &str, form: &str, v4: bool) -> (String, usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn named_values_are_replaced_word_by_word() {
+        let out = super::replace_named_values(
+            "sni=cdn.example.net TLSv1_3 alpn=h2 Host=front.example, x=1",
+            super::NAMED_SECRETS,
+            |v| format!("<{}>", v.len()),
+        );
+        assert_eq!(out, "sni=<15> TLSv1_3 alpn=h2 Host=<13>, x=1");
+        // Nothing to replace, and odd input, stays as it was.
+        for s in ["", "sni=", "  a  b ", "ё=sni=x"] {
+            assert_eq!(super::replace_named_values(s, super::NAMED_SECRETS, |_| "X".into()), s);
+        }
+    }
+
     use super::*;
 
     fn r() -> Redactor {

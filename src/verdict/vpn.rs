@@ -29,9 +29,13 @@ pub fn judge(e: &VpnEvidence, network_up: bool) -> Judged {
         }
         VpnOutcome::Failed { op, failure, kind } => {
             let diagnosis = match kind {
-                FailKind::Transport => {
-                    transport_diagnosis(failure, network_up, *op == Operation::TcpConnect)
-                }
+                // A QUIC Initial is unauthenticated: silence there is like a
+                // dropped SYN.
+                FailKind::Transport => transport_diagnosis(
+                    failure,
+                    network_up,
+                    matches!(op, Operation::TcpConnect | Operation::QuicHandshake),
+                ),
                 FailKind::PortUnreachable => Diagnosis::PortUnreachable,
                 FailKind::NoResponse => Diagnosis::NoResponse,
                 FailKind::AuthFailed => Diagnosis::AuthFailed,
