@@ -318,6 +318,40 @@ pub(crate) fn hex_array<const N: usize>(hex: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+/// Decodes `%XX` escapes in links. `strict`: a malformed escape or a
+/// result that is not UTF-8 gives `None`. Otherwise a stray `%` stays as
+/// written and bad UTF-8 is replaced (links from the wild are sloppy).
+/// `+` stays a plus either way: passwords and keys use it literally.
+pub(crate) fn percent_decode(s: &str, strict: bool) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let byte = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match byte {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 3;
+                    continue;
+                }
+                None if strict => return None,
+                None => {}
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    if strict {
+        String::from_utf8(out).ok()
+    } else {
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
 /// Keeps error messages readable when someone pastes something huge.
 pub(crate) fn shorten(s: &str) -> String {
     const MAX: usize = 80;

@@ -151,7 +151,7 @@ fn parse_userinfo(userinfo: &str) -> Result<(String, String), String> {
         return Err("the ss:// link has no method and password before @".to_string());
     }
     // Some generators percent-encode the base64 padding (%3D).
-    let decoded = percent_decode(userinfo).ok_or_else(|| {
+    let decoded = super::percent_decode(userinfo, true).ok_or_else(|| {
         "the ss:// user info (method:password) is not valid percent-encoding".to_string()
     })?;
     // Base64 has no ':', so a colon means the plain (SIP022) form.
@@ -333,7 +333,7 @@ fn parse_query(query: &str) -> Result<Option<String>, String> {
         }
         // Form encoding may write spaces as '+'; plugin options never
         // contain a literal '+'.
-        let value = percent_decode(&value.replace('+', " "))
+        let value = super::percent_decode(&value.replace('+', " "), true)
             .ok_or_else(|| "the plugin parameter is not valid percent-encoding".to_string())?;
         let value = value.trim();
         if !value.is_empty() {
@@ -358,28 +358,9 @@ fn clean_name(fragment: &str) -> Option<String> {
     Some(trimmed.chars().take(MAX_NAME).collect())
 }
 
-/// Decodes `%XX` escapes; `None` on a malformed escape or non-UTF-8 result.
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// For names: undecodable text is shown as written.
 fn percent_decode_lossy(s: &str) -> String {
-    percent_decode(s).unwrap_or_else(|| s.to_string())
+    super::percent_decode(s, true).unwrap_or_else(|| s.to_string())
 }
 
 #[cfg(test)]

@@ -219,7 +219,8 @@ fn parse_url(protocol: LinkProtocol, rest: &str) -> Result<ShareLink, String> {
     };
     Ok(ShareLink {
         protocol,
-        name: fragment.and_then(|f| clean_name(&percent_decode(f))),
+        name: fragment
+            .and_then(|f| clean_name(&super::percent_decode(f, false).unwrap_or_default())),
         host,
         port,
         security,
@@ -301,9 +302,9 @@ fn parse_vmess(rest: &str) -> Result<ShareLink, String> {
             Some(Value::String(s)) => truthy(s),
             _ => false,
         });
-    let name = field(obj, "ps")
-        .and_then(|n| clean_name(&n))
-        .or_else(|| fragment.and_then(|f| clean_name(&percent_decode(f))));
+    let name = field(obj, "ps").and_then(|n| clean_name(&n)).or_else(|| {
+        fragment.and_then(|f| clean_name(&super::percent_decode(f, false).unwrap_or_default()))
+    });
     Ok(ShareLink {
         protocol: LinkProtocol::Vmess,
         name,
@@ -588,7 +589,12 @@ impl Params {
                 .filter(|kv| !kv.is_empty())
                 .map(|kv| {
                     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    (percent_decode(k).to_ascii_lowercase(), percent_decode(v))
+                    (
+                        super::percent_decode(k, false)
+                            .unwrap_or_default()
+                            .to_ascii_lowercase(),
+                        super::percent_decode(v, false).unwrap_or_default(),
+                    )
                 })
                 .collect(),
         )
@@ -602,30 +608,6 @@ impl Params {
             .map(|(_, v)| v.trim())
             .find(|v| !v.is_empty())
     }
-}
-
-/// `%XX` escapes to bytes, read as UTF-8 (lossily). A '%' not followed by
-/// two hex digits stays as it is: links from the wild are often sloppy.
-/// `+` stays a plus: values such as passwords and keys use it literally.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(byte) = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -999,9 +981,18 @@ mod tests {
         );
         assert_eq!(link(&format!("vless://{UUID}@h.test:1#%20")).name, None);
         // Sloppy escapes survive as text.
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%41"), "%zzA");
-        assert_eq!(percent_decode("a+b"), "a+b");
+        assert_eq!(
+            crate::catalog::percent_decode("100%", false).unwrap_or_default(),
+            "100%"
+        );
+        assert_eq!(
+            crate::catalog::percent_decode("%zz%41", false).unwrap_or_default(),
+            "%zzA"
+        );
+        assert_eq!(
+            crate::catalog::percent_decode("a+b", false).unwrap_or_default(),
+            "a+b"
+        );
     }
 
     #[test]
