@@ -395,4 +395,15 @@ fn ike_interference_gives_the_right_codes() {
         s.dump
     );
     assert!(s.elapsed < Duration::from_millis(1500), "{}", s.dump);
+    lab.clear_blocks();
+
+    // ICMP host unreachable (a firewall's REJECT): reported as such, at
+    // once, not mistaken for silence.
+    for p in [500, 4500] {
+        lab.block(&Block::IcmpHostUnreachableUdp(p));
+    }
+    let s = scan(&lab, &input);
+    assert_verdict(&s, &l, "failed", "host_unreachable");
+    assert_eq!(s.get(&l)["failure"], "host_unreachable", "{}", s.dump);
+    assert!(s.elapsed < Duration::from_millis(1500), "{}", s.dump);
 }

@@ -132,8 +132,37 @@ pub async fn udp_connect(peer: SocketAddr) -> Result<UdpSocket, Failure> {
     };
     let sock = UdpSocket::bind(local).await.map_err(|e| from_io(&e))?;
     sock.connect(peer).await.map_err(|e| from_io(&e))?;
+    recv_icmp_errors(&sock, peer.is_ipv4());
     Ok(sock)
 }
+
+/// Asks Linux to report every ICMP error for this socket to `recv`. Without
+/// it only port-unreachable reaches a UDP socket; host and network
+/// unreachable (a firewall's REJECT, a route withdrawn) would look like
+/// silence. Best effort: failing leaves the socket as it was.
+#[cfg(target_os = "linux")]
+fn recv_icmp_errors(sock: &UdpSocket, v4: bool) {
+    use std::os::fd::AsRawFd;
+    let (level, name) = if v4 {
+        (libc::IPPROTO_IP, libc::IP_RECVERR)
+    } else {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
+    };
+    let on: libc::c_int = 1;
+    // SAFETY: a valid open descriptor, an int option and its exact size.
+    let _ = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn recv_icmp_errors(_sock: &UdpSocket, _v4: bool) {}
 
 /// UDP request/response with retries: sends the datagrams `make` returns
 /// (fresh ones each try: handshakes must not be replayed), then waits up to
