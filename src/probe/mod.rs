@@ -82,7 +82,8 @@ impl<T> Drop for AbortOnDrop<T> {
 /// Facts shared by every probe of one scan.
 #[derive(Debug, Default)]
 pub struct ScanContext {
-    /// Set once any probe completed a TCP connect: the network is up, so a
+    /// Set once any probe completed a TCP connect or got an authenticated
+    /// answer (a verified VPN handshake reply): the network is up, so a
     /// dropped connection elsewhere points at targeted blocking.
     network_up: AtomicBool,
 }
