@@ -14,6 +14,14 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// Config file (TOML; keys are the long option names). Default:
+    /// $XDG_CONFIG_HOME/bridgescout/config.toml, if it exists.
+    #[arg(long, global = true, env = "BRIDGESCOUT_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print a config file template (every key, commented, with its
+    /// default) and exit.
+    #[arg(long)]
+    pub print_config_template: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,6 +38,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Scan again and again; report when each method stops and starts working.
     Watch(WatchArgs),
+    /// Print the effective settings and where each came from (cli, env,
+    /// config file, default), one per line: key, value, source (tab-separated).
+    Config,
 }
 
 #[derive(Debug, Args)]
@@ -174,20 +185,41 @@ pub enum FormatArg {
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// Seconds any single network step may take.
-    #[arg(long, global = true, default_value_t = 5.0, value_parser = parse_timeout)]
+    #[arg(long, global = true, env = "BRIDGESCOUT_TIMEOUT", value_name = "SECS", default_value_t = 5.0, value_parser = parse_timeout)]
     pub timeout: f64,
     /// Most endpoints probed at once.
-    #[arg(long, global = true, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    #[arg(long, global = true, env = "BRIDGESCOUT_CONCURRENCY", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub concurrency: u16,
     /// Extra trust anchors (PEM), for private resolvers and tests.
     #[arg(long, global = true, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
     /// A name that exists; resolvers must answer it.
-    #[arg(long, global = true, default_value = "example.com")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        default_value = "example.com"
+    )]
     pub probe_name: String,
     /// Harmless server name for the handshake that detects SNI filtering.
-    #[arg(long, global = true, default_value = "example.org")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        default_value = "example.org"
+    )]
     pub control_sni: String,
+    /// A control host, tried beside the scan so the verdict can tell an
+    /// outage from blocking: dns:IP[:PORT], tls:HOST[:PORT] or tcp:IP:PORT,
+    /// optionally prefixed domestic= or foreign= (default: dns domestic,
+    /// tls/tcp foreign). Repeatable. Without it the UI uses this system's
+    /// resolver (domestic) and TLS to www.wikipedia.org and 1.1.1.1
+    /// (foreign); scan and watch run controls only when given.
+    #[arg(long = "control", global = true, value_name = "SPEC", value_parser = parse_control)]
+    pub controls: Vec<bridgescout::controls::Control>,
+    /// No control measurements at all, not even the UI's defaults.
+    #[arg(long, global = true)]
+    pub no_controls: bool,
     /// Do not ask this system's resolver for endpoint host names; use
     /// bootstrap addresses only.
     #[arg(long, global = true)]
@@ -235,16 +267,29 @@ pub struct ProbeArgs {
     #[arg(long, global = true)]
     pub workshop: bool,
     /// Language of the UI: en, ru, kk (default: from LANG).
-    #[arg(long, global = true, value_name = "LANG", value_parser = parse_lang)]
+    #[arg(long, global = true, env = "BRIDGESCOUT_LANG", value_name = "LANG", value_parser = parse_lang)]
     pub lang: Option<bridgescout::tui::i18n::Lang>,
     /// DNS resolver (IP:PORT, answering over TCP) that proxies are asked to
     /// reach for their round-trip test; your proxy connects to it, not
     /// this machine.
-    #[arg(long, global = true, value_name = "IP:PORT", default_value = "1.1.1.1:53")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "IP:PORT",
+        default_value = "1.1.1.1:53"
+    )]
     pub proxy_target: std::net::SocketAddr,
     /// No colours (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Where each setting came from; filled after parsing (see cmd::config).
+    #[arg(skip)]
+    pub provenance: crate::cmd::config::Provenance,
+}
+
+fn parse_control(s: &str) -> Result<bridgescout::controls::Control, String> {
+    s.parse()
+        .map_err(|e: bridgescout::controls::SpecError| e.why)
 }
 
 fn parse_lang(s: &str) -> Result<bridgescout::tui::i18n::Lang, String> {

@@ -6,6 +6,8 @@
 //! Probing code never depends on the UI.
 
 pub mod catalog;
+pub mod config;
+pub mod controls;
 pub mod engine;
 pub mod export;
 pub mod measurement;

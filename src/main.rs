@@ -4,12 +4,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 mod cli;
 mod cmd;
 
-use cli::{Cli, Command};
+use cli::Command;
 
 /// At least one endpoint works (scan, tui); or the command succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -25,7 +23,19 @@ pub const EXIT_CANCELLED: u8 = 130;
 pub const EXIT_TERMINATED: u8 = 143;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cmd::config::load(std::env::args_os().collect(), cmd::config::default_file()) {
+        Ok(cli) => cli,
+        // Usage errors exit 2; --help and --version print and exit 0.
+        Err(cmd::config::LoadError::Clap(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if cli.print_config_template {
+        print!("{}", cmd::config::template());
+        return ExitCode::from(EXIT_OK);
+    }
     // arti's TLS layer picks no crypto backend itself; ours is ring. An
     // error only means one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -41,13 +51,18 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Some(Command::Scan(a)) => cmd::scan::run(a.inputs, &a.kind, a.format, false, &cli.probe).await,
-            Some(Command::Tui(a)) => cmd::scan::run(a.inputs, &a.kind, None, true, &cli.probe).await,
-            None => cmd::scan::run(Vec::new(), None, true, &cli.probe).await,
+            Some(Command::Scan(a)) => {
+                cmd::scan::run(a.inputs, &a.kind, a.format, false, &cli.probe).await
+            }
+            Some(Command::Tui(a)) => {
+                cmd::scan::run(a.inputs, &a.kind, None, true, &cli.probe).await
+            }
+            None => cmd::scan::run(Vec::new(), &[], None, true, &cli.probe).await,
             Some(Command::History(a)) => cmd::history::run(&a, &cli.probe),
             Some(Command::Export(a)) => cmd::export::run(&a, &cli.probe),
             Some(Command::Merge(a)) => cmd::merge::run(&a),
             Some(Command::Watch(a)) => cmd::watch::run(&a, &cli.probe).await,
+            Some(Command::Config) => Ok(cmd::config::print(&cli.probe)),
         }
     });
     match result {

@@ -282,3 +282,240 @@ fn skipped_bridge_lines_do_not_print_their_secrets() {
         assert!(!stderr.contains(secret), "stderr leaks {secret}: {stderr}");
     }
 }
+
+/// The binary with its own config directory, so a developer's real config
+/// file never leaks into the test.
+fn bin_in(config_home: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bridgescout"));
+    cmd.env("XDG_CONFIG_HOME", config_home)
+        .env_remove("BRIDGESCOUT_CONFIG")
+        .env_remove("BRIDGESCOUT_TIMEOUT")
+        .env_remove("BRIDGESCOUT_CONCURRENCY")
+        .env_remove("BRIDGESCOUT_LANG");
+    cmd
+}
+
+/// `bridgescout config` as (key → (value, source)).
+fn effective(cmd: &mut Command) -> std::collections::BTreeMap<String, (String, String)> {
+    let out = cmd.arg("config").output().expect("run config");
+    assert!(
+        out.status.success(),
+        "config failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 3, "bad line {l:?}");
+            (f[0].to_string(), (f[1].to_string(), f[2].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn config_precedence_cli_then_env_then_file_then_default() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let dir = home.path().join("bridgescout");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("config.toml"),
+        "timeout = 7\nconcurrency = 9\nprobe-name = \"file.example\"\nstall-after = 3\n\
+         control = [\"tcp:127.0.0.1:9\"]\n",
+    )
+    .expect("write config");
+    let got = effective(
+        bin_in(home.path())
+            .env("BRIDGESCOUT_TIMEOUT", "6")
+            .env("BRIDGESCOUT_CONCURRENCY", "8")
+            .args(["--timeout", "4"]),
+    );
+    let v = |k: &str| {
+        got.get(k)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {k}: {got:?}"))
+    };
+    assert_eq!(v("timeout"), ("4".into(), "cli".into()));
+    assert_eq!(v("concurrency"), ("8".into(), "env".into()));
+    assert_eq!(
+        v("probe-name"),
+        ("file.example".into(), "config file".into())
+    );
+    assert_eq!(v("stall-after"), ("3".into(), "config file".into()));
+    assert_eq!(
+        v("control"),
+        ("tcp:127.0.0.1:9".into(), "config file".into())
+    );
+    assert_eq!(v("control-sni"), ("example.org".into(), "default".into()));
+    // Env over file when the command line says nothing.
+    let got = effective(bin_in(home.path()).env("BRIDGESCOUT_TIMEOUT", "6"));
+    assert_eq!(got["timeout"], ("6".into(), "env".into()));
+    let got = effective(&mut bin_in(home.path()));
+    assert_eq!(got["timeout"], ("7".into(), "config file".into()));
+    // --config points elsewhere.
+    let other = home.path().join("other.toml");
+    std::fs::write(&other, "timeout = 2.5\n").expect("write");
+    let got = effective(bin_in(home.path()).arg("--config").arg(&other));
+    assert_eq!(got["timeout"], ("2.5".into(), "config file".into()));
+    assert_eq!(got["concurrency"], ("64".into(), "default".into()));
+}
+
+#[test]
+fn config_template_round_trips_to_the_defaults() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = bin_in(empty.path())
+        .arg("--print-config-template")
+        .output()
+        .expect("template");
+    assert_eq!(out.status.code(), Some(0));
+    let template = String::from_utf8(out.stdout).expect("utf-8");
+    for key in [
+        "timeout = 5",
+        "concurrency = 64",
+        "# control = [",
+        "no-controls = false",
+        "probe-name = \"example.com\"",
+    ] {
+        assert!(template.contains(key), "{key} missing:\n{template}");
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let dir = home.path().join("bridgescout");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("config.toml"), &template).expect("write");
+    let values = |m: std::collections::BTreeMap<String, (String, String)>| {
+        m.into_iter().map(|(k, (v, _))| (k, v)).collect::<Vec<_>>()
+    };
+    let defaults = values(effective(&mut bin_in(empty.path())));
+    let from_template = values(effective(&mut bin_in(home.path())));
+    assert!(defaults.len() > 20, "{defaults:?}");
+    assert_eq!(defaults, from_template);
+}
+
+#[test]
+fn config_errors_name_the_key_file_and_line() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let dir = home.path().join("bridgescout");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("config.toml");
+    std::fs::write(&file, "timeout = 3\ncolour = \"never\"\n").expect("write");
+    let out = bin_in(home.path()).arg("config").output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown key \"colour\""), "{stderr}");
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+
+    std::fs::write(&file, "timeout = 3\nprobe-name = \"unterminated\n").expect("write");
+    let out = bin_in(home.path()).arg("config").output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 2"), "{stderr}");
+
+    std::fs::write(&file, "timeout = 9999\n").expect("write");
+    let out = bin_in(home.path()).arg("config").output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("timeout:"), "{stderr}");
+
+    let out = bin_in(home.path())
+        .args(["--config", "/nonexistent/bridgescout.toml", "config"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn scan_runs_controls_only_when_asked() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    let port = closed_port();
+    let target = format!("tls://127.0.0.1:{port}");
+    let out = scan(&pki, &["--format", "jsonl", &target]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("controls:"), "{stderr}");
+    let control = format!("tcp:127.0.0.1:{port}");
+    let out = scan(&pki, &["--format", "jsonl", &target, "--control", &control]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "controls: foreign=tcp:127.0.0.1:{port} connection_refused"
+        )),
+        "{stderr}"
+    );
+    // stdout still carries only the endpoint's record.
+    assert_eq!(jsonl(&out).len(), 1);
+    let out = scan(
+        &pki,
+        &["--format", "jsonl", &target, "--control", "bogus:1"],
+    );
+    assert_eq!(out.status.code(), Some(2), "bad spec is a usage error");
+}
+
+#[test]
+fn kind_ikev2_takes_bare_hosts() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    // A UDP port nothing listens on: the probe's packets stay on loopback.
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = socket.local_addr().expect("addr").port();
+    drop(socket);
+    let host = format!("127.0.0.1:{port}");
+    let out = scan(&pki, &["--format", "jsonl", "--kind", "ikev2", &host]);
+    let records = jsonl(&out);
+    assert_eq!(
+        records.len(),
+        1,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(records[0]["kind"], "ikev2", "{}", records[0]);
+    // Without --kind ikev2, IP:PORT reads as a (vanilla) bridge line.
+    let out = scan(&pki, &["--format", "jsonl", &host]);
+    let records = jsonl(&out);
+    assert_eq!(records.len(), 1);
+    assert_ne!(records[0]["kind"], "ikev2", "{}", records[0]);
+    // A bare name is nothing without --kind ikev2 …
+    let out = scan(&pki, &["--format", "jsonl", "vpn.invalid"]);
+    assert_eq!(out.status.code(), Some(2));
+    // … and an IKEv2 server with it (--no-system-dns: never looked up).
+    let out = scan(
+        &pki,
+        &["--format", "jsonl", "--kind", "ikev2", "vpn.invalid"],
+    );
+    let records = jsonl(&out);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["kind"], "ikev2", "{}", records[0]);
+    assert_eq!(records[0]["label"], "ike vpn.invalid", "{}", records[0]);
+}
+
+#[test]
+fn watch_reports_controls_per_round_when_asked() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    let port = closed_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_bridgescout"))
+        .args([
+            "watch",
+            "--rounds",
+            "2",
+            "--interval",
+            "0",
+            "--format",
+            "jsonl",
+        ])
+        .arg(format!("tls://127.0.0.1:{port}"))
+        .args(["--control", &format!("domestic=tcp:127.0.0.1:{port}")])
+        .args(["--ca-file", &pki.ca_path().display().to_string()])
+        .args(["--no-system-dns", "--timeout", "2", "--no-history"])
+        .output()
+        .expect("run watch");
+    let lines = jsonl(&out);
+    let controls: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "controls").collect();
+    assert_eq!(controls.len(), 2, "one per round: {lines:?}");
+    assert_eq!(controls[1]["round"], 1);
+    let result = &controls[0]["results"][0];
+    assert_eq!(result["control"], format!("domestic=tcp:127.0.0.1:{port}"));
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["failure"], "connection_refused");
+    // Only a domestic control, and it answered (refused): nothing to
+    // compare with abroad, so no reading.
+    assert!(controls[0]["reading"].is_null(), "{}", controls[0]);
+}

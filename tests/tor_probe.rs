@@ -378,7 +378,7 @@ fn tui_deep_key_bootstraps_the_selected_bridge() {
     let status = dir.path().join("exit");
     let socket = format!("bstor{}", std::process::id());
     let inner = format!(
-        "{bin} tui --db {db} --timeout 3 --lang en --tor-network {toml} '{line}'; echo $? > {status}; sleep 60",
+        "{bin} tui --no-controls --db {db} --timeout 3 --lang en --tor-network {toml} '{line}'; echo $? > {status}; sleep 60",
         bin = env!("CARGO_BIN_EXE_bridgescout"),
         db = dir.path().join("h.sqlite3").display(),
         toml = toml.display(),

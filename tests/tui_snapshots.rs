@@ -569,3 +569,161 @@ fn kazakh_view_renders() {
     assert!(text.contains("Мұнда істейді: DoH (2 ішінен 1)."), "{text}");
     assert!(text.contains("✔ істейді"), "{text}");
 }
+
+fn settings_fixture() -> App {
+    use bridgescout::config::Source;
+    use bridgescout::controls::DefaultNote;
+    use bridgescout::tui::Setting;
+    let mut app = fixture();
+    app.set_settings(vec![
+        Setting::new("config", "/home/ana/.config/bridgescout/config.toml", Source::Default)
+            .sensitive(),
+        Setting::new("timeout", "2", Source::Cli),
+        Setting::new("concurrency", "16", Source::Env),
+        Setting::new("probe-name", "example.net", Source::File),
+        Setting::new(
+            "control",
+            "domestic=dns:192.0.2.53:53, foreign=tls:www.wikipedia.org:443, foreign=tls:1.1.1.1:443",
+            Source::Default,
+        )
+        .sensitive(),
+        Setting::new("no-controls", "false", Source::Default),
+        Setting::new("data-bytes", "65536", Source::Default),
+        Setting::new("stall-after", "10", Source::Default),
+        Setting::new("lang", "en (from the locale)", Source::Default),
+        Setting::new("no-color", "false", Source::Default),
+        Setting::new("workshop", "false", Source::Default),
+        Setting::new("db", "/home/ana/.local/share/bridgescout/history.sqlite3", Source::Default)
+            .sensitive(),
+        Setting::new("proxy-target", "1.1.1.1:53", Source::Default),
+    ]);
+    app.set_control_notes(vec![DefaultNote::PublicSkipped]);
+    press(&mut app, KeyCode::Char('i'));
+    app
+}
+
+#[test]
+fn settings_overlay() {
+    let mut app = settings_fixture();
+    assert!(app.settings_open());
+    let (text, buf) = render_both(&app, 120, 40);
+    for needle in [
+        "Settings",
+        "timeout",
+        "command line",
+        "environment",
+        "config file",
+        "default",
+    ] {
+        assert!(text.contains(needle), "{needle}:\n{text}");
+    }
+    assert!(
+        text.contains("a public resolver in resolv.conf is not domestic"),
+        "{text}"
+    );
+    assert_eq!(buf[find(&buf, "Settings")].fg, Color::Cyan);
+    insta::assert_snapshot!("settings_overlay_wide", text);
+    insta::assert_snapshot!("settings_overlay_wide_colours", colour_map(&buf));
+    let (text, buf) = render_both(&app, 60, 20);
+    assert!(text.contains("Settings"), "{text}");
+    insta::assert_snapshot!("settings_overlay_narrow", text);
+    insta::assert_snapshot!("settings_overlay_narrow_colours", colour_map(&buf));
+    // Privacy mode hides paths and this network's resolvers.
+    app.set_mask(true);
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(!text.contains("/home/ana"), "{text}");
+    assert!(!text.contains("192.0.2.53"), "{text}");
+    assert!(text.contains("example.net"), "{text}");
+    // Any key closes it.
+    press(&mut app, KeyCode::Char('x'));
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(!text.contains("proxy-target"), "{text}");
+}
+
+#[test]
+fn add_prompt() {
+    let mut app = fixture();
+    press(&mut app, KeyCode::Char('a'));
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(
+        text.contains("add: ▏ Enter add · Esc cancel · paste a bridge line"),
+        "{text}"
+    );
+    let line = "obfs4 203.0.113.7:443 0123456789ABCDEF0123456789ABCDEF01234567 cert=c2VjcmV0c2VjcmV0c2VjcmV0 iat-mode=0";
+    app.on_paste(line);
+    let (text, buf) = render_both(&app, 120, 40);
+    // Longer than the room: its end stays visible, where typing happens.
+    assert!(text.contains("add: …13.7:443 0123"), "{text}");
+    assert!(
+        text.contains("iat-mode=0▏ Enter add · Esc cancel"),
+        "{text}"
+    );
+    insta::assert_snapshot!("add_prompt_wide", text);
+    insta::assert_snapshot!("add_prompt_wide_colours", colour_map(&buf));
+    let (text, buf) = render_both(&app, 60, 20);
+    assert!(text.contains("iat-mode=0▏"), "{text}");
+    insta::assert_snapshot!("add_prompt_narrow", text);
+    insta::assert_snapshot!("add_prompt_narrow_colours", colour_map(&buf));
+    // Privacy mode: only the length shows.
+    app.set_mask(true);
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(
+        !text.contains("203.0.113.7") && !text.contains("c2VjcmV0"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("••• ({} characters", line.len())),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Esc);
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(!text.contains("add:"), "{text}");
+}
+
+#[test]
+fn summary_with_controls() {
+    use bridgescout::controls::{Control, ControlResult, Scope};
+    use bridgescout::measurement::Failure;
+    let eps = endpoints();
+    let mut app = App::new(eps[..3].to_vec());
+    for (id, ep) in eps.iter().take(3).enumerate() {
+        let mut m = timed_out_doh(ep.clone());
+        m.id = id;
+        app.on_event(Event::Finished(Box::new(m)));
+    }
+    let domestic = Control::dns(Scope::Domestic, "192.0.2.53:53".parse().unwrap());
+    let foreign = Control::tls(Scope::Foreign, "1.1.1.1", 443);
+    app.set_controls(vec![domestic.clone(), foreign.clone()]);
+    app.on_control(
+        0,
+        ControlResult {
+            control: domestic,
+            ok: true,
+            latency_ms: Some(12.4),
+            failure: None,
+            detail: None,
+        },
+    );
+    app.on_control(
+        1,
+        ControlResult {
+            control: foreign,
+            ok: false,
+            latency_ms: None,
+            failure: Some(Failure::GenericTimeout),
+            detail: None,
+        },
+    );
+    let (text, _) = render_both(&app, 120, 40);
+    assert!(
+        text.contains("Controls: domestic ✔ 12 ms · foreign ✘ timeout"),
+        "{text}"
+    );
+    assert!(text.contains("international traffic looks cut"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let table_at = lines.iter().position(|l| l.contains("Latency")).unwrap();
+    insta::assert_snapshot!("wide_summary_controls", lines[..table_at].join("\n"));
+    let (text, _) = render_both(&app, 60, 20);
+    assert!(text.contains("Controls: domestic ✔ 12 ms"), "{text}");
+    insta::assert_snapshot!("narrow_summary_controls", text);
+}

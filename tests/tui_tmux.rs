@@ -83,7 +83,7 @@ async fn tui_in_tmux_shows_results_details_and_restores_terminal() {
     let db_for_check = db.clone();
     let cmd = format!(
         // The UI follows the locale; pin English for the strings checked.
-        "LC_ALL= LC_MESSAGES= LANG=en_US.UTF-8 {bin} tui {list} --ca-file {ca} --probe-name {name} --no-system-dns --timeout 2 --db {db}; echo $? > {status}; sleep 60",
+        "LC_ALL= LC_MESSAGES= LANG=en_US.UTF-8 {bin} tui {list} --no-controls --ca-file {ca} --probe-name {name} --no-system-dns --timeout 2 --db {db}; echo $? > {status}; sleep 60",
         db = db.display(),
         bin = env!("CARGO_BIN_EXE_bridgescout"),
         list = list.display(),
@@ -221,6 +221,103 @@ async fn tui_in_tmux_shows_results_details_and_restores_terminal() {
         for label in ["Local DoH", "Local DoT", "Closed port"] {
             assert!(text.contains(label), "{label} recorded: {text}");
         }
+    });
+    tokio::time::timeout(Duration::from_secs(90), handle)
+        .await
+        .expect("tmux test exceeded its limit")
+        .expect("tmux test failed");
+}
+
+/// `a` with a pasted line (a real bracketed paste from tmux), the new row
+/// tested at once, `r` re-testing it, `q` restoring the terminal.
+#[tokio::test(flavor = "multi_thread")]
+async fn tui_in_tmux_adds_a_pasted_endpoint_and_retests_it() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    let server = TestServer::start(&pki, Fault::Normal).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = dir.path().join("exit");
+    let first = format!(
+        "https://{DEFAULT_HOST}:{}/dns-query bootstrap=127.0.0.1 name=\"Local DoH\"",
+        server.doh_port()
+    );
+    let pasted = format!(
+        "tls://{DEFAULT_HOST}:{} bootstrap=127.0.0.1 name=\"Pasted DoT\"",
+        server.dot_port()
+    );
+    let cmd = format!(
+        "LC_ALL= LC_MESSAGES= LANG=en_US.UTF-8 {bin} tui '{first}' --no-controls --ca-file {ca} --probe-name {name} --no-system-dns --timeout 2 --no-history; echo $? > {status}; sleep 60",
+        bin = env!("CARGO_BIN_EXE_bridgescout"),
+        ca = pki.ca_path().display(),
+        name = DEFAULT_PROBE_NAME,
+        status = status.display(),
+    );
+    let session = format!("bsadd{}", std::process::id());
+    let tmux = Tmux {
+        session: session.clone(),
+    };
+    let handle = tokio::task::spawn_blocking(move || {
+        Tmux::run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &cmd,
+        ]);
+        tmux.wait_for(Duration::from_secs(20), "the first result", |s| {
+            s.contains("1/1 done") && s.contains("works")
+        });
+        tmux.keys("a");
+        tmux.wait_for(Duration::from_secs(5), "the add prompt", |s| {
+            s.contains("add: ▏")
+        });
+        // A bracketed paste, as a terminal sends it: the text arrives
+        // whole, so its letters are not taken as keys.
+        Tmux::run(&["set-buffer", "-b", "bsline", &pasted]);
+        Tmux::run(&["paste-buffer", "-p", "-b", "bsline", "-t", &tmux.session]);
+        tmux.wait_for(Duration::from_secs(5), "the pasted text", |s| {
+            s.contains("add: tls://")
+        });
+        tmux.keys("Enter");
+        let screen = tmux.wait_for(Duration::from_secs(20), "the added row", |s| {
+            s.contains("2/2 done") && s.contains("Pasted DoT") && s.matches("✔ works").count() == 2
+        });
+        if std::env::var_os("BRIDGESCOUT_SHOW_SCREENS").is_some() {
+            println!("{screen}");
+        }
+        // The new row is selected: `r` tests it again.
+        tmux.keys("r");
+        tmux.wait_for(Duration::from_secs(5), "the re-test message", |s| {
+            s.contains("re-testing Pasted DoT")
+        });
+        tmux.wait_for(Duration::from_secs(20), "the re-test result", |s| {
+            s.contains("2/2 done") && s.matches("✔ works").count() == 2
+        });
+        tmux.keys("q");
+        let start = Instant::now();
+        while !status.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "binary did not exit after q"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let code = std::fs::read_to_string(&status).expect("exit status");
+        assert_eq!(code.trim(), "0");
+        assert_eq!(
+            tmux.display("#{alternate_on}"),
+            "0",
+            "alternate screen left"
+        );
+        assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor visible again");
+        let after = tmux.capture();
+        assert!(
+            after.contains("2 of 2 endpoints tested reachable."),
+            "summary printed on the normal screen:\n{after}"
+        );
     });
     tokio::time::timeout(Duration::from_secs(90), handle)
         .await

@@ -8,6 +8,7 @@ use bridgescout::store::{RunFilter, Store, parse_since};
 
 use crate::cli::ProbeArgs;
 
+pub mod config;
 pub mod export;
 pub mod history;
 pub mod merge;

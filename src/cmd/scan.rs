@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bridgescout::catalog::{self, Catalog, Endpoint, EndpointKind, Origin};
+use bridgescout::config::Source;
+use bridgescout::controls::{self, Control, ControlConfig, ControlResult, DefaultNote};
 use bridgescout::engine::{self, EngineConfig, Event, Scan};
 use bridgescout::measurement::Measurement;
 use bridgescout::netctx;
@@ -14,7 +16,9 @@ use bridgescout::probe::tls::TlsSettings;
 use bridgescout::probe::tor::TorConfig;
 use bridgescout::report::{Format, Writer};
 use bridgescout::run::{NetworkContext, RunMeta};
-use bridgescout::tui::{ExportSetup, Retest, TuiError, TuiOptions, ViewOptions};
+use bridgescout::tui::{
+    ControlSetup, ExportSetup, Lang, Retest, Setting, TuiError, TuiOptions, ViewOptions,
+};
 
 use crate::cli::{FormatArg, ProbeArgs};
 use crate::{EXIT_CANCELLED, EXIT_NONE_REACHABLE, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE};
@@ -44,7 +48,12 @@ pub async fn run(
     let retest = show_tui.then(|| Retest {
         endpoints: std::sync::Arc::new(endpoints.clone()),
         config: config.clone(),
+        bootstrap_resolvers: args.bootstrap_resolver.clone(),
     });
+    // Controls by default only for people at the UI: scripted runs and
+    // tests contact no host they were not told to.
+    let (control_list, notes) = control_targets(args, show_tui);
+    let control_config = control_config(&config);
     let mut scan = engine::start(endpoints, config);
     if !args.no_history {
         let path = super::db_path(args)?;
@@ -63,14 +72,24 @@ pub async fn run(
         let view = ViewOptions {
             mask: args.workshop,
             lang: args.lang,
+            settings: settings(args, &control_list),
+            control_notes: notes,
         };
         let opts = TuiOptions {
             no_color: args.no_color,
             export,
             retest,
+            controls: Some(ControlSetup {
+                controls: control_list,
+                config: control_config,
+            }),
         };
         return tui(scan, opts, view).await;
     }
+    // Beside the scan, on their own task; reported once both are done.
+    let checks = (!control_list.is_empty()).then(|| {
+        tokio::spawn(async move { controls::run_all(&control_list, &control_config).await })
+    });
     let format = match format {
         Some(FormatArg::Jsonl) => Format::Jsonl,
         Some(FormatArg::Csv) => Format::Csv,
@@ -78,7 +97,126 @@ pub async fn run(
         None if std::io::stdout().is_terminal() => Format::Table,
         None => Format::Jsonl,
     };
-    print(scan, format, color).await
+    let code = print(scan, format, color).await?;
+    if let Some(checks) = checks
+        && let Ok(results) = checks.await
+    {
+        // On stderr: stdout carries one record per endpoint, nothing else.
+        eprintln!("{}", controls_line(&results));
+    }
+    Ok(code)
+}
+
+/// The control targets for this run and why the defaults are what they
+/// are: none with `--no-controls`; the `--control` list if given; else
+/// the system defaults, but only for the UI.
+pub(super) fn control_targets(
+    args: &ProbeArgs,
+    interactive: bool,
+) -> (Vec<Control>, Vec<DefaultNote>) {
+    if args.no_controls {
+        return (Vec::new(), Vec::new());
+    }
+    if !args.controls.is_empty() {
+        return (args.controls.clone(), Vec::new());
+    }
+    if !interactive {
+        return (Vec::new(), Vec::new());
+    }
+    let d = controls::system_defaults(!args.no_system_dns);
+    (d.controls, d.notes)
+}
+
+/// Controls use the scan's step timeout, trust anchors and probe name.
+pub(super) fn control_config(config: &EngineConfig) -> ControlConfig {
+    ControlConfig {
+        step_timeout: config.probe.step_timeout,
+        tls: config.probe.tls.clone(),
+        query_name: config.probe.probe_name.clone(),
+    }
+}
+
+/// "controls: domestic=dns:192.0.2.53:53 ok 12 ms · … → international_cut".
+pub(super) fn controls_line(results: &[ControlResult]) -> String {
+    let items: Vec<String> = results
+        .iter()
+        .map(|r| match (&r.failure, r.latency_ms) {
+            (None, Some(ms)) => format!("{} ok {ms:.0} ms", r.control),
+            (None, None) => format!("{} ok", r.control),
+            (Some(f), _) => format!("{} {f}", r.control),
+        })
+        .collect();
+    let reading = controls::assess(results.iter().map(|r| (r.control.scope, Some(r))))
+        .map_or("undecided", |r| r.as_str());
+    format!("controls: {} → {reading}", items.join(" · "))
+}
+
+/// The settings overlay: every option with its value and source, plus
+/// the effective language, colours, controls and history file.
+fn settings(args: &ProbeArgs, controls: &[Control]) -> Vec<Setting> {
+    const SENSITIVE: [&str; 9] = [
+        "ca-file",
+        "db",
+        "network-label",
+        "asn-db",
+        "stun",
+        "pt-path",
+        "tor-network",
+        "control",
+        "bootstrap-resolver",
+    ];
+    let p = &args.provenance;
+    let mut out = vec![{
+        let (value, source) = match (&p.file, p.file_source) {
+            (Some(f), Some(src)) => (f.display().to_string(), src),
+            _ => ("none".to_string(), Source::Default),
+        };
+        Setting::new("config", value, source).sensitive()
+    }];
+    for e in &p.entries {
+        let value = match e.key.as_str() {
+            "control" if args.no_controls => "off (--no-controls)".to_string(),
+            "control" => controls
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            "db" => {
+                let path = super::db_path(args)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| "—".into());
+                if args.no_history {
+                    format!("{path} (not recording: --no-history)")
+                } else {
+                    path
+                }
+            }
+            "lang" => {
+                let lang = args.lang.unwrap_or_else(|| Lang::from_env(None));
+                let code = match lang {
+                    Lang::En => "en",
+                    Lang::Ru => "ru",
+                    Lang::Kk => "kk",
+                };
+                if args.lang.is_some() {
+                    code.to_string()
+                } else {
+                    format!("{code} (from the locale)")
+                }
+            }
+            "no-color" if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => {
+                format!("{} (NO_COLOR is set: no colours)", e.value)
+            }
+            _ if e.value.is_empty() => "—".to_string(),
+            _ => e.value.clone(),
+        };
+        let mut setting = Setting::new(&e.key, value, e.source);
+        if SENSITIVE.contains(&e.key.as_str()) {
+            setting = setting.sensitive();
+        }
+        out.push(setting);
+    }
+    out
 }
 
 /// Derived facts about this network; the public address (only learned with
@@ -136,6 +274,12 @@ pub(super) fn load(inputs: &[String], kinds: &[String]) -> anyhow::Result<Option
         all.extend(catalog::bundled());
     }
     for input in inputs {
+        if kinds.contains(&EndpointKind::Ikev2)
+            && let Some(ep) = bare_ike(input, &kinds)
+        {
+            all.endpoints.push(ep);
+            continue;
+        }
         all.extend(catalog::load_input(input, Origin::User)?);
     }
     if !kinds.is_empty() {
@@ -155,6 +299,30 @@ pub(super) fn load(inputs: &[String], kinds: &[String]) -> anyhow::Result<Option
         return Ok(None);
     }
     Ok(Some(all.endpoints))
+}
+
+/// With `--kind ikev2`, an input that is not a file or directory, and not
+/// a line of a kind asked for, but looks like a bare host name or IP
+/// (optionally with a port) is an IKEv2 server.
+fn bare_ike(input: &str, kinds: &[EndpointKind]) -> Option<Endpoint> {
+    if std::path::Path::new(input).exists() || !looks_like_host(input) {
+        return None;
+    }
+    match catalog::parse_line(input, Origin::User) {
+        Ok(ep) if kinds.contains(&ep.kind()) => None,
+        _ => catalog::ike::parse_bare(input, Origin::User).ok(),
+    }
+}
+
+/// A host name, IPv4 or IPv6 literal, optionally with `:port` (IPv6 in
+/// brackets then): no spaces, no scheme, only host characters.
+fn looks_like_host(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty()
+        && !s.contains("://")
+        && (s.contains('.') || s.contains(':'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 pub(super) fn engine_config(args: &ProbeArgs) -> anyhow::Result<EngineConfig> {

@@ -20,9 +20,12 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::scan::{engine_config, load, network_context};
+use super::scan::{
+    control_config, control_targets, controls_line, engine_config, load, network_context,
+};
 use crate::cli::{ProbeArgs, WatchArgs, WatchFormatArg};
 use crate::{EXIT_OK, EXIT_USAGE};
+use bridgescout::controls::{self, Control, ControlConfig};
 
 /// What every round needs.
 struct Plan {
@@ -34,6 +37,9 @@ struct Plan {
     interval: Duration,
     jitter: Duration,
     rounds: Option<u64>,
+    /// `--control` targets, checked beside every round.
+    controls: Vec<Control>,
+    control_config: ControlConfig,
 }
 
 /// Where rounds and events go.
@@ -50,9 +56,14 @@ pub async fn run(a: &WatchArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
     for ep in &mut endpoints {
         ep.add_bootstrap_resolvers(&args.bootstrap_resolver);
     }
+    let config = engine_config(args)?;
+    // Only what `--control` names: a watch runs unattended.
+    let (controls, _) = control_targets(args, false);
     let plan = Plan {
         endpoints,
-        config: engine_config(args)?,
+        control_config: control_config(&config),
+        controls,
+        config,
         network: network_context(args).await?,
         db: if args.no_history {
             None
@@ -114,11 +125,23 @@ async fn rounds(plan: &Plan, stop: &CancellationToken, sink: &Sink) -> Tracker {
                 round: tracker.rounds(),
             });
         }
+        let checks = (!plan.controls.is_empty()).then(|| {
+            let (list, config) = (plan.controls.clone(), plan.control_config.clone());
+            bridgescout::probe::AbortOnDrop(tokio::spawn(async move {
+                controls::run_all(&list, &config).await
+            }))
+        });
         let Some(measurements) = one_round(plan, stop).await else {
             break;
         };
+        let round = tracker.rounds();
         let update = tracker.push(at, &measurements);
         emit(sink, update);
+        if let Some(mut checks) = checks
+            && let Ok(results) = (&mut checks.0).await
+        {
+            emit_controls(sink, round, results);
+        }
         done += 1;
         if plan.rounds.is_some_and(|n| done >= n) {
             break;
@@ -205,6 +228,23 @@ fn emit(sink: &Sink, update: RoundUpdate) {
         }
         Sink::Ui(tx) => {
             let _ = tx.send(TimelineMsg::Round(Box::new(update)));
+        }
+    }
+}
+
+/// The round's control results: a line, a JSON object, or the timeline.
+fn emit_controls(sink: &Sink, round: usize, results: Vec<controls::ControlResult>) {
+    match sink {
+        Sink::Text => println!("{}", controls_line(&results)),
+        Sink::Jsonl => {
+            let reading = controls::assess(results.iter().map(|r| (r.control.scope, Some(r))));
+            print_json(
+                "controls",
+                &serde_json::json!({ "round": round, "reading": reading, "results": results }),
+            );
+        }
+        Sink::Ui(tx) => {
+            let _ = tx.send(TimelineMsg::Controls(results));
         }
     }
 }

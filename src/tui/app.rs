@@ -8,10 +8,12 @@ use std::cmp::Ordering;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::catalog::{EndpointKind, Origin};
+use crate::controls::{Control, ControlResult, DefaultNote, Reading};
 use crate::engine::Event;
 use crate::measurement::{EndpointInfo, Measurement, Step, Verdict};
 
 use super::i18n::{Lang, Msg, tr};
+use super::settings::Setting;
 
 /// Where one endpoint's probe is.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,8 +108,10 @@ fn compare_rows(a: &Row, b: &Row) -> Ordering {
     class
         .cmp(&b.class())
         .then_with(|| match class {
-            RankClass::Reachable | RankClass::Unverified => compare_latency(a.latency(), b.latency())
-                .then_with(|| compare_labels(&a.info.label, &b.info.label)),
+            RankClass::Reachable | RankClass::Unverified => {
+                compare_latency(a.latency(), b.latency())
+                    .then_with(|| compare_labels(&a.info.label, &b.info.label))
+            }
             RankClass::Failed => compare_labels(&a.info.label, &b.info.label),
             RankClass::Running | RankClass::Pending => Ordering::Equal,
         })
@@ -143,7 +147,18 @@ pub enum Action {
     Deep,
     /// Copy the selected working endpoint out (clipboard and file).
     Copy,
+    /// Test the selected endpoint again.
+    Retest,
+    /// Test every endpoint again.
+    RetestAll,
+    /// A line was submitted in the add prompt; [`App::take_submitted`]
+    /// gives it.
+    Add,
 }
+
+/// Longest line the add prompt takes; real bridge lines and share links
+/// are far shorter, and a runaway paste must not grow without bound.
+pub const ADD_MAX_CHARS: usize = 8192;
 
 /// Which finished states the table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -297,6 +312,17 @@ pub struct App {
     /// Privacy mode: user endpoints' addresses are not drawn.
     mask: bool,
     lang: Lang,
+    /// Control targets with their results (`None` while running).
+    controls: Vec<(Control, Option<ControlResult>)>,
+    /// Why the default controls are what they are (settings overlay).
+    control_notes: Vec<DefaultNote>,
+    /// The add prompt's text; `Some` while the prompt is open.
+    adding: Option<String>,
+    /// A line submitted in the add prompt, for the loop to parse.
+    submitted: Option<String>,
+    settings_open: bool,
+    /// The effective configuration, for the settings overlay.
+    settings: Vec<Setting>,
 }
 
 impl App {
@@ -323,7 +349,149 @@ impl App {
             help_open: false,
             mask: false,
             lang: Lang::En,
+            controls: Vec::new(),
+            control_notes: Vec::new(),
+            adding: None,
+            submitted: None,
+            settings_open: false,
+            settings: Vec::new(),
         }
+    }
+
+    /// The control targets; their results arrive through [`App::on_control`].
+    pub fn set_controls(&mut self, controls: Vec<Control>) {
+        self.controls = controls.into_iter().map(|c| (c, None)).collect();
+    }
+
+    /// The result of control `index` (as given to [`App::set_controls`]);
+    /// unknown indices are ignored.
+    pub fn on_control(&mut self, index: usize, result: ControlResult) {
+        if let Some(slot) = self.controls.get_mut(index) {
+            slot.1 = Some(result);
+        }
+    }
+
+    pub fn controls(&self) -> &[(Control, Option<ControlResult>)] {
+        &self.controls
+    }
+
+    /// What the controls say so far; `None` without controls or while
+    /// they cannot tell yet.
+    pub fn control_reading(&self) -> Option<Reading> {
+        crate::controls::assess(self.controls.iter().map(|(c, r)| (c.scope, r.as_ref())))
+    }
+
+    pub fn set_control_notes(&mut self, notes: Vec<DefaultNote>) {
+        self.control_notes = notes;
+    }
+
+    pub fn control_notes(&self) -> &[DefaultNote] {
+        &self.control_notes
+    }
+
+    pub fn set_settings(&mut self, settings: Vec<Setting>) {
+        self.settings = settings;
+    }
+
+    pub fn settings(&self) -> &[Setting] {
+        &self.settings
+    }
+
+    pub fn settings_open(&self) -> bool {
+        self.settings_open
+    }
+
+    /// The add prompt's text, while it is open.
+    pub fn adding(&self) -> Option<&str> {
+        self.adding.as_deref()
+    }
+
+    /// The line submitted in the add prompt, once.
+    pub fn take_submitted(&mut self) -> Option<String> {
+        self.submitted.take()
+    }
+
+    /// Appends a new pending row for an added endpoint, selects it, and
+    /// returns its id (the next index).
+    pub fn add_row(&mut self, info: EndpointInfo) -> usize {
+        let id = self.rows.len();
+        self.rows.push(Row::pending(id, info));
+        self.refresh();
+        // Show it even when the current filter would hide it.
+        if !self.order.contains(&id) {
+            self.view = View::default();
+            self.refresh();
+        }
+        self.selected = Some(id);
+        self.keep_selection_visible();
+        id
+    }
+
+    /// Puts every row back to waiting for a re-test of all endpoints.
+    pub fn restart_all(&mut self) {
+        for row in &mut self.rows {
+            row.live_steps = Vec::new();
+            row.state = RowState::Pending;
+        }
+        self.scan = ScanState::Running;
+        self.refresh();
+    }
+
+    /// A bracketed paste: goes into the open prompt (add or search), or
+    /// opens the add prompt with it, so a pasted line is never taken as
+    /// key presses.
+    pub fn on_paste(&mut self, text: &str) {
+        self.status = None;
+        if self.help_open || self.settings_open {
+            self.help_open = false;
+            self.settings_open = false;
+        }
+        // A line copied with its newline (or several lines): the first
+        // non-empty one.
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
+        if self.searching {
+            self.view.search.push_str(line);
+            self.refresh();
+            return;
+        }
+        let buf = self.adding.get_or_insert_with(String::new);
+        let room = ADD_MAX_CHARS.saturating_sub(buf.chars().count());
+        buf.extend(line.chars().take(room));
+    }
+
+    /// Typing into the add prompt; every key but Ctrl-C stays here.
+    fn on_add_key(&mut self, key: KeyEvent) -> Action {
+        let Some(buf) = self.adding.as_mut() else {
+            return Action::None;
+        };
+        match key.code {
+            KeyCode::Enter => {
+                let line = buf.trim().to_string();
+                self.adding = None;
+                if line.is_empty() {
+                    return Action::None;
+                }
+                self.submitted = Some(line);
+                return Action::Add;
+            }
+            KeyCode::Esc => self.adding = None,
+            KeyCode::Backspace => {
+                buf.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => buf.clear(),
+            KeyCode::Char(c)
+                if !key.modifiers.contains(KeyModifiers::CONTROL)
+                    && buf.chars().count() < ADD_MAX_CHARS =>
+            {
+                buf.push(c);
+            }
+            _ => {}
+        }
+        Action::None
     }
 
     pub fn lang(&self) -> Lang {
@@ -389,9 +557,6 @@ impl App {
         self.refresh();
     }
 
-    /// Applies one engine event. Unknown ids and out-of-order events
-    /// (a step after the verdict, a start after the verdict) are ignored
-    /// rather than trusted, since the UI must never panic.
     /// Puts a finished row back to running for a re-test of endpoint `id`;
     /// its new steps and result then arrive as ordinary events.
     pub fn restart(&mut self, id: usize) {
@@ -402,6 +567,9 @@ impl App {
         }
     }
 
+    /// Applies one engine event. Unknown ids and out-of-order events
+    /// (a step after the verdict, a start after the verdict) are ignored
+    /// rather than trusted, since the UI must never panic.
     pub fn on_event(&mut self, ev: Event) {
         let rerank = match ev {
             Event::Started { id } => match self.rows.get_mut(id) {
@@ -455,10 +623,14 @@ impl App {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             return Action::Quit;
         }
-        if self.help_open {
-            // Any key closes help and does nothing else.
+        if self.help_open || self.settings_open {
+            // Any key closes an overlay and does nothing else.
             self.help_open = false;
+            self.settings_open = false;
             return Action::None;
+        }
+        if self.adding.is_some() {
+            return self.on_add_key(key);
         }
         if self.searching {
             self.on_search_key(key);
@@ -479,6 +651,10 @@ impl App {
             KeyCode::Char('e') => return Action::Export,
             KeyCode::Char('d') => return Action::Deep,
             KeyCode::Char('c') => return Action::Copy,
+            KeyCode::Char('r') => return Action::Retest,
+            KeyCode::Char('R') => return Action::RetestAll,
+            KeyCode::Char('a') => self.adding = Some(String::new()),
+            KeyCode::Char('i') => self.settings_open = true,
             KeyCode::Char('?') => self.help_open = true,
             KeyCode::Char('p') => {
                 self.mask = !self.mask;
@@ -1094,5 +1270,115 @@ mod tests {
         info.origin = Origin::Builtin;
         info.label = "obfs4 192.0.2.1:443".into();
         assert_eq!(display_label(&info, true), "obfs4 192.0.2.1:443");
+    }
+
+    #[test]
+    fn add_prompt_captures_text_until_enter_or_esc() {
+        let mut a = mixed();
+        assert_eq!(a.on_key(key(KeyCode::Char('a'))), Action::None);
+        assert_eq!(a.adding(), Some(""));
+        // Keys that mean something elsewhere are text here.
+        for c in "tls://q.example".chars() {
+            assert_eq!(a.on_key(key(KeyCode::Char(c))), Action::None);
+        }
+        a.on_key(key(KeyCode::Backspace));
+        assert_eq!(a.adding(), Some("tls://q.exampl"));
+        a.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        assert_eq!(a.adding(), Some(""));
+        for c in " tls://dns.example ".chars() {
+            a.on_key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(a.on_key(key(KeyCode::Enter)), Action::Add);
+        assert_eq!(a.adding(), None);
+        assert_eq!(a.take_submitted().as_deref(), Some("tls://dns.example"));
+        assert_eq!(a.take_submitted(), None);
+        // Esc cancels; an empty line submits nothing; Ctrl-C still quits.
+        a.on_key(key(KeyCode::Char('a')));
+        a.on_key(key(KeyCode::Char('x')));
+        assert_eq!(a.on_key(key(KeyCode::Esc)), Action::None);
+        assert_eq!(a.adding(), None);
+        assert_eq!(a.take_submitted(), None);
+        a.on_key(key(KeyCode::Char('a')));
+        assert_eq!(a.on_key(key(KeyCode::Enter)), Action::None);
+        a.on_key(key(KeyCode::Char('a')));
+        assert_eq!(
+            a.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Action::Quit
+        );
+    }
+
+    #[test]
+    fn pastes_never_become_key_presses() {
+        let mut a = mixed();
+        // A paste outside any prompt opens the add prompt with its first line.
+        a.on_paste("\n  obfs4 192.0.2.1:443 FP cert=x iat-mode=0\r\nsecond line\n");
+        assert_eq!(a.adding(), Some("obfs4 192.0.2.1:443 FP cert=x iat-mode=0"));
+        assert_eq!(a.on_key(key(KeyCode::Enter)), Action::Add);
+        // Into the search while searching.
+        a.on_key(key(KeyCode::Char('/')));
+        a.on_paste("doh");
+        assert!(a.adding().is_none());
+        assert_eq!(a.view().search, "doh");
+        a.on_key(key(KeyCode::Esc));
+        // A runaway paste is capped.
+        a.on_paste(&"x".repeat(ADD_MAX_CHARS * 2));
+        assert_eq!(a.adding().map(|t| t.chars().count()), Some(ADD_MAX_CHARS));
+    }
+
+    #[test]
+    fn retest_and_settings_keys() {
+        let mut a = mixed();
+        assert_eq!(a.on_key(key(KeyCode::Char('r'))), Action::Retest);
+        assert_eq!(
+            a.on_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT)),
+            Action::RetestAll
+        );
+        a.on_key(key(KeyCode::Char('i')));
+        assert!(a.settings_open());
+        // Any key closes it and does nothing else.
+        assert_eq!(a.on_key(key(KeyCode::Char('r'))), Action::None);
+        assert!(!a.settings_open());
+    }
+
+    #[test]
+    fn restart_all_and_added_rows() {
+        let mut a = mixed();
+        a.on_event(Event::Done { cancelled: false });
+        a.restart_all();
+        assert_eq!(a.scan_state(), ScanState::Running);
+        assert!(a.rows().iter().all(|r| r.state == RowState::Pending));
+        assert_eq!(a.progress().done, 0);
+        // An added row gets the next id and the selection, even when the
+        // filter would hide it.
+        a.on_key(key(KeyCode::Char('/')));
+        a.on_key(key(KeyCode::Char('z')));
+        a.on_key(key(KeyCode::Enter));
+        let id = a.add_row(kinded(EndpointKind::Dot, "added", Origin::User));
+        assert_eq!(id, 4);
+        assert_eq!(a.selected_id(), Some(4));
+        assert!(a.ranked().any(|r| r.id == 4));
+        a.restart(id);
+        assert_eq!(a.rows()[4].state, RowState::Running);
+    }
+
+    #[test]
+    fn controls_reach_the_app() {
+        use crate::controls::{Control, ControlResult, Reading, Scope};
+        let mut a = mixed();
+        assert_eq!(a.control_reading(), None);
+        let c = Control::tcp(Scope::Foreign, "192.0.2.1:443".parse().unwrap());
+        a.set_controls(vec![c.clone()]);
+        assert_eq!(a.control_reading(), None);
+        let result = ControlResult {
+            control: c,
+            ok: true,
+            latency_ms: Some(9.0),
+            failure: None,
+            detail: None,
+        };
+        a.on_control(5, result.clone());
+        assert_eq!(a.control_reading(), None);
+        a.on_control(0, result);
+        assert_eq!(a.control_reading(), Some(Reading::InternetUp));
     }
 }

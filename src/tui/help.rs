@@ -11,7 +11,7 @@ use super::text::{fit, pad};
 use super::theme::Theme;
 
 /// Keys and what they do, in the order shown.
-pub const KEYS: [(&str, Msg); 15] = [
+pub const KEYS: [(&str, Msg); 19] = [
     ("↑↓ j k", Msg::HelpMove),
     ("PgUp PgDn", Msg::HelpPage),
     ("Home End g G", Msg::HelpEnds),
@@ -22,8 +22,12 @@ pub const KEYS: [(&str, Msg); 15] = [
     ("/", Msg::HelpSearch),
     ("o", Msg::HelpSort),
     ("p", Msg::HelpPrivacy),
+    ("r", Msg::HelpRetest),
+    ("R", Msg::HelpRetestAll),
+    ("a", Msg::HelpAdd),
     ("d", Msg::HelpDeep),
     ("e", Msg::HelpExport),
+    ("i", Msg::HelpSettings),
     ("?", Msg::HelpHelp),
     ("q Esc Ctrl-C", Msg::HelpQuit),
     ("", Msg::HelpClose),

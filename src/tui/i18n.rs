@@ -298,6 +298,142 @@ catalog! {
         "режим приватности выключен: адреса видны",
         "құпиялық режимі өшірулі: мекенжайлар көрінеді",
     ],
+    // Re-tests, adding endpoints, settings.
+    RetestStarted => ["re-testing {name}", "повторная проверка: {name}", "қайта тексеру: {name}"],
+    RetestReplaced => [
+        "re-testing {name} again (the earlier re-test was stopped)",
+        "снова проверяется {name} (прежняя проверка остановлена)",
+        "{name} қайта тексерілуде (алдыңғы тексеру тоқтатылды)",
+    ],
+    RetestAllStarted => [
+        "re-testing all {n} endpoints",
+        "повторная проверка всех вариантов: {n}",
+        "барлық {n} нұсқа қайта тексерілуде",
+    ],
+    RetestAllReplaced => [
+        "re-testing all {n} endpoints again (the earlier run was stopped)",
+        "снова проверяются все варианты: {n} (прежний прогон остановлен)",
+        "барлық {n} нұсқа қайтадан тексерілуде (алдыңғы тексеру тоқтатылды)",
+    ],
+    RetestNothing => ["nothing selected to re-test", "ничего не выбрано для проверки", "қайта тексеретін ештеңе таңдалмаған"],
+    RetestUnavailable => [
+        "re-testing is unavailable here",
+        "повторная проверка здесь недоступна",
+        "қайта тексеру мұнда қолжетімсіз",
+    ],
+    AddPrompt => [
+        "add: {text}▏ Enter add · Esc cancel",
+        "добавить: {text}▏ Enter добавить · Esc отмена",
+        "қосу: {text}▏ Enter қосу · Esc болдырмау",
+    ],
+    AddPromptMasked => [
+        "add: ••• ({n} characters, hidden in privacy mode)▏ Enter add · Esc cancel",
+        "добавить: ••• (символов: {n}, скрыто в режиме приватности)▏ Enter добавить · Esc отмена",
+        "қосу: ••• ({n} таңба, құпиялық режимінде жасырылған)▏ Enter қосу · Esc болдырмау",
+    ],
+    AddHint => [
+        "paste a bridge line, resolver URL (https://, tls://, sdns://) or link (ss://, vless://, …)",
+        "вставьте строку моста, адрес резолвера (https://, tls://, sdns://) или ссылку (ss://, vless://, …)",
+        "көпір жолын, резолвер мекенжайын (https://, tls://, sdns://) не сілтемені (ss://, vless://, …) қойыңыз",
+    ],
+    AddDone => [
+        "added {name}; testing it now",
+        "добавлено: {name}; идёт проверка",
+        "қосылды: {name}; тексерілуде",
+    ],
+    AddFailed => [
+        "could not add this line: {error}",
+        "не удалось добавить строку: {error}",
+        "бұл жолды қосу мүмкін болмады: {error}",
+    ],
+    AddUnavailable => [
+        "adding endpoints is unavailable here",
+        "добавление здесь недоступно",
+        "қосу мұнда қолжетімсіз",
+    ],
+    KeyRetest => ["re-test", "перепроверить", "қайта тексеру"],
+    KeyAdd => ["add", "добавить", "қосу"],
+    KeySettings => ["settings", "настройки", "баптаулар"],
+    HelpRetest => [
+        "re-test the selected endpoint (again: restart it)",
+        "проверить выбранный вариант снова (ещё раз: перезапустить)",
+        "таңдалған нұсқаны қайта тексеру (тағы басу: қайта бастау)",
+    ],
+    HelpRetestAll => [
+        "re-test every endpoint (again: restart the run)",
+        "проверить все варианты заново (ещё раз: перезапустить)",
+        "барлық нұсқаны қайта тексеру (тағы басу: қайта бастау)",
+    ],
+    HelpAdd => [
+        "add an endpoint: paste a bridge line, resolver URL or link",
+        "добавить вариант: вставьте строку моста, адрес резолвера или ссылку",
+        "нұсқа қосу: көпір жолын, резолвер мекенжайын не сілтемені қойыңыз",
+    ],
+    HelpSettings => [
+        "settings, and where each one came from",
+        "настройки и откуда взято каждое значение",
+        "баптаулар және әр мәннің қайдан алынғаны",
+    ],
+    SettingsTitle => [" Settings ", " Настройки ", " Баптаулар "],
+    SettingsEmpty => ["No settings to show.", "Нет настроек для показа.", "Көрсететін баптау жоқ."],
+    SourceCli => ["command line", "командная строка", "пәрмен жолы"],
+    SourceEnv => ["environment", "переменная окружения", "орта айнымалысы"],
+    SourceFile => ["config file", "файл настроек", "баптау файлы"],
+    SourceDefault => ["default", "по умолчанию", "әдепкі"],
+    NoteLoopbackOnly => [
+        "only a local stub resolver is configured: it is the domestic control, though it may answer from its cache",
+        "настроен только локальный резолвер-заглушка: он служит внутренним контролем, но может отвечать из кэша",
+        "тек жергілікті резолвер бапталған: ол ішкі бақылау болады, бірақ кэштен жауап беруі мүмкін",
+    ],
+    NoteFromSystemd => [
+        "domestic resolvers taken from systemd-resolved",
+        "внутренние резолверы взяты из systemd-resolved",
+        "ішкі резолверлер systemd-resolved ішінен алынды",
+    ],
+    NotePublicSkipped => [
+        "a public resolver in resolv.conf is not domestic and was skipped",
+        "публичный резолвер из resolv.conf не внутренний и пропущен",
+        "resolv.conf ішіндегі жалпыға ортақ резолвер ішкі емес, өткізіп жіберілді",
+    ],
+    NoteNoResolver => [
+        "no resolver configured: no domestic control",
+        "резолвер не настроен: внутреннего контроля нет",
+        "резолвер бапталмаған: ішкі бақылау жоқ",
+    ],
+    NoteNameSkipped => [
+        "--no-system-dns: the control that needs a name lookup is left out",
+        "--no-system-dns: контроль, которому нужен поиск имени, пропущен",
+        "--no-system-dns: атауды іздеуді қажет ететін бақылау алынып тасталды",
+    ],
+    // Controls in the summary and the recommendation.
+    ControlsLegend => ["Controls:", "Контроль:", "Бақылау:"],
+    ScopeDomestic => ["domestic", "внутри страны", "ел ішінде"],
+    ScopeForeign => ["foreign", "за рубежом", "шетелде"],
+    RecCtlDown => [
+        "Nothing tested works, and the network itself looks down here (even the control hosts do not answer): check this device's connection, or wait.",
+        "Ничего не работает, и похоже, что сама сеть здесь не работает (не отвечают даже контрольные узлы): проверьте подключение устройства или подождите.",
+        "Ештеңе істемейді, әрі мұнда желінің өзі істемейтін сияқты (бақылау түйіндері де жауап бермейді): құрылғының қосылымын тексеріңіз немесе күтіңіз.",
+    ],
+    RecCtlCut => [
+        "Nothing tested works: international traffic looks cut — a domestic host answers, foreign ones do not. Anything that needs a server abroad fails until that changes.",
+        "Ничего не работает: похоже, международный трафик отрезан — внутренний узел отвечает, зарубежные нет. Всё, что зависит от серверов за рубежом, не заработает, пока это не изменится.",
+        "Ештеңе істемейді: халықаралық трафик үзілген сияқты — ел ішіндегі түйін жауап береді, шетелдегілері жоқ. Шетелдегі серверді қажет ететіннің бәрі бұл өзгергенше істемейді.",
+    ],
+    RecCtlFiltered => [
+        "Nothing tested works, and even ordinary foreign hosts are reset or intercepted: traffic abroad is filtered, so the failing methods are blocked on purpose; try other bridges or transports.",
+        "Ничего не работает, и даже обычные зарубежные узлы сбрасываются или перехватываются: трафик за рубеж фильтруется, значит, методы блокируют намеренно; попробуйте другие мосты или транспорты.",
+        "Ештеңе істемейді, тіпті қарапайым шетелдік түйіндер де үзіледі не ұсталады: шетелге трафик сүзіледі, демек әдістер әдейі бұғатталған; басқа көпірлерді не транспорттарды байқап көріңіз.",
+    ],
+    RecCtlUp => [
+        "Nothing tested works, but the internet works here (a foreign control host answers), so the failing methods are blocked on purpose ({causes}); try other bridges or transports.",
+        "Ничего не работает, но интернет здесь есть (зарубежный контрольный узел отвечает), значит, методы блокируют намеренно ({causes}); попробуйте другие мосты или транспорты.",
+        "Ештеңе істемейді, бірақ мұнда интернет бар (шетелдік бақылау түйіні жауап береді), демек әдістер әдейі бұғатталған ({causes}); басқа көпірлерді не транспорттарды байқап көріңіз.",
+    ],
+    RecCtlBlockedSome => [
+        " The internet works here, so the failing methods are blocked on purpose.",
+        " Интернет здесь есть, значит, неработающие методы блокируют намеренно.",
+        " Мұнда интернет бар, демек істемейтін әдістер әдейі бұғатталған.",
+    ],
     ExportUnavailable => [
         "export unavailable: no directory to write to",
         "экспорт недоступен: некуда записать",

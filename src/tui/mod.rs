@@ -13,6 +13,8 @@ pub mod copy;
 pub mod detail;
 pub mod help;
 pub mod i18n;
+pub mod retest;
+pub mod settings;
 pub mod status;
 pub mod summary;
 pub mod table;
@@ -35,12 +37,18 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::layout::{Constraint, Layout, Rect};
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
 
-use crate::engine::Scan;
-use crate::measurement::Measurement;
+use crate::controls::{Control, ControlConfig, DefaultNote};
+use crate::engine::{Event, Scan};
+use crate::measurement::{Measurement, Operation};
+use crate::probe::AbortOnDrop;
+
+use retest::{Retester, Started, UiMsg};
 
 pub use app::{Action, App};
 pub use i18n::Lang;
+pub use settings::Setting;
 pub use theme::Theme;
 
 /// How often state is redrawn while events stream in. Keys redraw at once.
@@ -60,14 +68,25 @@ pub struct ExportSetup {
     pub meta: crate::run::RunMeta,
 }
 
-/// How the UI looks and what it may write.
-/// What the UI needs to test an endpoint again (the `d` deep test).
+/// What the UI needs to test endpoints again (`r`, `R`, `d`) and to add
+/// new ones (`a`).
 #[derive(Debug, Clone)]
 pub struct Retest {
     /// Indexed by the ids the scan's events carry.
     pub endpoints: Arc<Vec<crate::catalog::Endpoint>>,
     pub config: crate::engine::EngineConfig,
+    /// Extra plain-DNS resolvers (`--bootstrap-resolver`) for added endpoints.
+    pub bootstrap_resolvers: Vec<std::net::IpAddr>,
 }
+
+/// Control targets the UI checks beside the scan (and again on `R`).
+#[derive(Debug, Clone, Default)]
+pub struct ControlSetup {
+    pub controls: Vec<Control>,
+    pub config: ControlConfig,
+}
+
+/// How the UI looks and what it may write.
 
 #[derive(Debug, Clone, Default)]
 pub struct TuiOptions {
@@ -79,8 +98,11 @@ pub struct TuiOptions {
     pub no_color: bool,
     /// `None`: the export key only says it is unavailable.
     pub export: Option<ExportSetup>,
-    /// `None`: the deep-test key only says it is unavailable.
+    /// `None`: the re-test, deep-test and add keys only say they are
+    /// unavailable.
     pub retest: Option<Retest>,
+    /// `None`: no controls; the recommendation guesses from the results.
+    pub controls: Option<ControlSetup>,
 }
 
 /// Display choices beyond [`TuiOptions`]; kept apart so callers that build
@@ -92,6 +114,10 @@ pub struct ViewOptions {
     pub mask: bool,
     /// `None`: from `LC_ALL`, `LC_MESSAGES` or `LANG`, else English.
     pub lang: Option<Lang>,
+    /// The effective configuration, for the `i` overlay.
+    pub settings: Vec<Setting>,
+    /// Why the default controls are what they are (shown with the settings).
+    pub control_notes: Vec<DefaultNote>,
 }
 
 impl TuiOptions {
@@ -191,6 +217,9 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     if app.help_open() {
         help::render(frame, frame.area(), app, theme);
     }
+    if app.settings_open() {
+        settings::render(frame, frame.area(), app, theme);
+    }
 }
 
 /// Shows `scan` live until the user quits (`q`, Esc, Ctrl-C) or SIGTERM,
@@ -214,6 +243,8 @@ pub async fn run_with(
     let mut app = App::new(scan.endpoints.clone());
     app.set_mask(view.mask);
     app.set_lang(view.lang.unwrap_or_else(|| Lang::from_env(None)));
+    app.set_settings(view.settings);
+    app.set_control_notes(view.control_notes);
     let mut term = TerminalGuard::enter()?;
 
     let (input_tx, mut input_rx) = mpsc::unbounded_channel();
@@ -223,21 +254,17 @@ pub async fn run_with(
         move || read_input(&input_tx, &stop)
     });
 
-    let outcome = event_loop(
-        &mut scan,
-        &mut app,
-        &mut term.terminal,
-        &theme,
-        &mut input_rx,
-        &opts,
-    )
-    .await;
+    let cancel = scan.cancel_token();
+    let feeds = Feeds {
+        events: &mut scan.events,
+        cancel,
+        input: &mut input_rx,
+    };
+    let outcome = drive(feeds, &mut app, &mut term.terminal, &theme, &opts).await;
 
-    // Whatever ended the loop, the scan must not outlive its screen.
+    // Whatever ended the loop, the scan must not outlive its screen
+    // (`drive` cancelled it and applied what had finished).
     scan.cancel();
-    while let Ok(ev) = scan.events.try_recv() {
-        app.on_event(ev);
-    }
     // Let the input thread finish before handing the terminal back, or it
     // could swallow the shell's next keystrokes.
     drop(stop);
@@ -251,42 +278,123 @@ pub async fn run_with(
     }
 }
 
-enum Exit {
+/// How [`drive`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `q`, Esc or Ctrl-C.
     Quit,
+    /// SIGTERM.
     Terminated,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
-async fn event_loop(
-    scan: &mut Scan,
+/// Where the loop draws: the real terminal, or a test buffer.
+pub trait Screen {
+    /// Draws `app` (and tells it the table's page size).
+    fn draw(&mut self, app: &mut App, theme: &Theme) -> Result<(), TuiError>;
+    /// Writes raw bytes to the terminal (the OSC 52 clipboard sequence).
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// True when the terminal was taken away (restored by the panic hook).
+    fn lost(&self) -> bool {
+        false
+    }
+}
+
+impl Screen for Term {
+    fn draw(&mut self, app: &mut App, theme: &Theme) -> Result<(), TuiError> {
+        // The panic hook restores the terminal for panics on any thread,
+        // including tokio tasks whose panics do not reach this loop.
+        if !TERMINAL_ACTIVE.load(Ordering::SeqCst) {
+            return Err(TuiError::Panicked);
+        }
+        draw_on(self, app, theme)
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let backend = self.backend_mut();
+        backend.write_all(bytes).and_then(|()| backend.flush())
+    }
+
+    fn lost(&self) -> bool {
+        !TERMINAL_ACTIVE.load(Ordering::SeqCst)
+    }
+}
+
+/// Lays out and draws `app` on any ratatui terminal.
+pub fn draw_on<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
     app: &mut App,
-    terminal: &mut Term,
     theme: &Theme,
-    input: &mut mpsc::UnboundedReceiver<io::Result<TermEvent>>,
+) -> Result<(), TuiError> {
+    terminal
+        .draw(|frame| {
+            // Paging needs the table height, known only once laid out.
+            let areas = layout_for(frame.area(), app);
+            app.set_page_size(table::visible_rows(areas.table));
+            render(frame, app, theme);
+        })
+        .map_err(|e| TuiError::Terminal(io::Error::other(e.to_string())))?;
+    Ok(())
+}
+
+/// What [`drive`] reads: the first scan's events (and the token that
+/// cancels it) and terminal input.
+pub struct Feeds<'a> {
+    pub events: &'a mut mpsc::UnboundedReceiver<Event>,
+    pub cancel: CancellationToken,
+    pub input: &'a mut mpsc::UnboundedReceiver<io::Result<TermEvent>>,
+}
+
+/// The UI's loop, without owning a terminal: applies scan events in
+/// batches, keys and pastes as they come (each redrawn at once), re-test
+/// and control results, and redraws at most every [`FRAME`] otherwise.
+/// Returns when the user quits or SIGTERM arrives; the first scan is then
+/// cancelled and whatever had finished is applied to `app`.
+pub async fn drive<S: Screen>(
+    feeds: Feeds<'_>,
+    app: &mut App,
+    screen: &mut S,
+    theme: &Theme,
     opts: &TuiOptions,
 ) -> Result<Exit, TuiError> {
-    let export = opts.export.as_ref();
-    // Re-tests run beside the scan and report on their own channel.
-    let (retest_tx, mut retest_rx) = mpsc::unbounded_channel();
-    // One re-test per endpoint; dropping an entry (re-press, quit) aborts it.
-    let mut retests: std::collections::HashMap<usize, crate::probe::AbortOnDrop<()>> =
-        std::collections::HashMap::new();
+    let Feeds {
+        events,
+        cancel,
+        input,
+    } = feeds;
+    // Re-tests and controls run beside the scan and report on this channel.
+    let (ui_tx, mut ui_rx) = mpsc::unbounded_channel();
+    let mut retester = opts.retest.as_ref().map(|r| {
+        Retester::new(
+            r.endpoints.as_ref().clone(),
+            r.config.clone(),
+            r.bootstrap_resolvers.clone(),
+            ui_tx.clone(),
+        )
+    });
+    // `R` starts the controls again; results of an older round are dropped.
+    let mut control_round = 0u64;
+    let mut controls = start_controls(app, opts.controls.as_ref(), &ui_tx, control_round);
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut sigterm = Sigterm::new();
     let mut events_open = true;
     let mut dirty = true;
-    loop {
+    let accept = |r: &Option<Retester>, ev: &Event| r.as_ref().is_none_or(|r| r.accept_initial(ev));
+    let outcome = loop {
         tokio::select! {
-            ev = scan.events.recv(), if events_open => match ev {
+            ev = events.recv(), if events_open => match ev {
                 Some(ev) => {
-                    app.on_event(ev);
+                    if accept(&retester, &ev) {
+                        app.on_event(ev);
+                    }
                     // Drain what is queued in one go: a burst of thousands of
                     // events should cost one redraw, not thousands of wakeups.
                     for _ in 0..EVENT_BATCH {
-                        match scan.events.try_recv() {
-                            Ok(ev) => app.on_event(ev),
+                        match events.try_recv() {
+                            Ok(ev) if accept(&retester, &ev) => app.on_event(ev),
+                            Ok(_) => {}
                             Err(_) => break,
                         }
                     }
@@ -294,84 +402,270 @@ async fn event_loop(
                 }
                 None => events_open = false,
             },
-            Some(ev) = retest_rx.recv() => {
-                app.on_event(ev);
+            Some(msg) = ui_rx.recv() => {
+                match msg {
+                    UiMsg::Retest { generation, ev } => {
+                        if retester.as_mut().is_some_and(|r| r.accept(generation, &ev)) {
+                            app.on_event(ev);
+                        }
+                    }
+                    UiMsg::Control { round, index, result } => {
+                        if round == control_round {
+                            app.on_control(index, result);
+                        }
+                    }
+                }
                 dirty = true;
             }
             ev = input.recv() => match ev {
                 Some(Ok(TermEvent::Key(key))) => {
-                    match app.on_key(key) {
-                        Action::Quit => return Ok(Exit::Quit),
-                        Action::Export => {
-                            let msg = export_now(app, export);
-                            app.set_status(msg);
+                    let action = app.on_key(key);
+                    if action == Action::Quit {
+                        break Ok(Exit::Quit);
+                    }
+                    let export = opts.export.as_ref();
+                    let msg = match action {
+                        Action::Export => Some(export_now(app, export)),
+                        Action::Copy => Some(copy_now(screen, app, export)),
+                        Action::Deep => Some(deep_now(app, retester.as_mut())),
+                        Action::Retest => Some(retest_now(app, retester.as_mut())),
+                        Action::RetestAll => {
+                            let msg = retest_all_now(app, retester.as_mut(), &cancel);
+                            if retester.is_some() {
+                                // The network may have changed too.
+                                control_round += 1;
+                                controls = start_controls(
+                                    app,
+                                    opts.controls.as_ref(),
+                                    &ui_tx,
+                                    control_round,
+                                );
+                            }
+                            Some(msg)
                         }
-                        Action::Copy => {
-                            let msg = copy_now(terminal, app, export);
-                            app.set_status(msg);
-                        }
-                        Action::Deep => {
-                            let msg = deep_now(app, opts.retest.as_ref(), &retest_tx, &mut retests);
-                            app.set_status(i18n::tr(app.lang(), msg).to_string());
-                        }
-                        Action::None => {}
+                        Action::Add => Some(add_now(app, retester.as_mut())),
+                        Action::None | Action::Quit => None,
+                    };
+                    if let Some(msg) = msg {
+                        app.set_status(msg);
                     }
                     // Keys redraw at once: waiting for the next frame feels laggy.
-                    draw(terminal, app, theme)?;
+                    if let Err(e) = screen.draw(app, theme) {
+                        break Err(e);
+                    }
+                    dirty = false;
+                }
+                Some(Ok(TermEvent::Paste(text))) => {
+                    app.on_paste(&text);
+                    if let Err(e) = screen.draw(app, theme) {
+                        break Err(e);
+                    }
                     dirty = false;
                 }
                 Some(Ok(TermEvent::Resize(..))) => {
-                    draw(terminal, app, theme)?;
+                    if let Err(e) = screen.draw(app, theme) {
+                        break Err(e);
+                    }
                     dirty = false;
                 }
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(TuiError::Input(e)),
+                Some(Err(e)) => break Err(TuiError::Input(e)),
                 // The input thread only stops early after sending an error.
-                None => return Err(TuiError::Input(io::Error::other("input reader stopped"))),
+                None => break Err(TuiError::Input(io::Error::other("input reader stopped"))),
             },
             _ = frame.tick() => {
-                // `draw` also notices a terminal restored by the panic hook.
-                if dirty || !TERMINAL_ACTIVE.load(Ordering::SeqCst) {
-                    draw(terminal, app, theme)?;
+                // `lost` notices a terminal restored by the panic hook; the
+                // draw then reports it.
+                if dirty || screen.lost() {
+                    if let Err(e) = screen.draw(app, theme) {
+                        break Err(e);
+                    }
                     dirty = false;
                 }
             }
-            () = sigterm.recv() => return Ok(Exit::Terminated),
+            () = sigterm.recv() => break Ok(Exit::Terminated),
+        }
+    };
+    // Whatever ended the loop, the scan must not outlive its screen; what
+    // had finished still counts.
+    cancel.cancel();
+    while let Ok(ev) = events.try_recv() {
+        if accept(&retester, &ev) {
+            app.on_event(ev);
+        }
+    }
+    // Re-tests and controls stop with the loop (their handles abort on drop).
+    drop((retester, controls));
+    outcome
+}
+
+/// Starts every control on its own task (results arrive as [`UiMsg`]);
+/// dropping the returned handles stops them.
+fn start_controls(
+    app: &mut App,
+    setup: Option<&ControlSetup>,
+    tx: &mpsc::UnboundedSender<UiMsg>,
+    round: u64,
+) -> Vec<AbortOnDrop<()>> {
+    let Some(setup) = setup.filter(|s| !s.controls.is_empty()) else {
+        return Vec::new();
+    };
+    app.set_controls(setup.controls.clone());
+    setup
+        .controls
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(index, control)| {
+            let tx = tx.clone();
+            let config = setup.config.clone();
+            AbortOnDrop(tokio::spawn(async move {
+                let result = crate::controls::check(&control, &config).await;
+                let _ = tx.send(UiMsg::Control {
+                    round,
+                    index,
+                    result,
+                });
+            }))
+        })
+        .collect()
+}
+
+/// Whether some finished probe completed a TCP connect: the network is up,
+/// so a re-test's dropped connection is blocking, not an outage.
+fn network_seen_up(app: &App) -> bool {
+    app.rows().iter().filter_map(|r| r.measurement()).any(|m| {
+        m.steps
+            .iter()
+            .any(|s| s.operation == Operation::TcpConnect && s.failure.is_none())
+    })
+}
+
+/// The selected row's label as shown (privacy mode hides addresses).
+fn shown_label(app: &App, id: usize) -> String {
+    app.rows()
+        .get(id)
+        .map(|r| app::display_label(&r.info, app.masks(r)))
+        .unwrap_or_default()
+}
+
+/// `r`: tests the selected endpoint again; pressing again restarts it.
+fn retest_now(app: &mut App, retester: Option<&mut Retester>) -> String {
+    let lang = app.lang();
+    let Some(retester) = retester else {
+        return i18n::tr(lang, i18n::Msg::RetestUnavailable).into();
+    };
+    let Some(id) = app.selected_id() else {
+        return i18n::tr(lang, i18n::Msg::RetestNothing).into();
+    };
+    if network_seen_up(app) {
+        retester.mark_network_up();
+    }
+    let Some(started) = retester.one(id, false) else {
+        return i18n::tr(lang, i18n::Msg::RetestUnavailable).into();
+    };
+    app.restart(id);
+    let msg = match started {
+        Started::New => i18n::Msg::RetestStarted,
+        Started::Replaced => i18n::Msg::RetestReplaced,
+    };
+    i18n::fill(i18n::tr(lang, msg), &[("name", &shown_label(app, id))])
+}
+
+/// `R`: tests every endpoint again through the engine; stops the first
+/// scan (if still running) and any earlier re-test.
+fn retest_all_now(
+    app: &mut App,
+    retester: Option<&mut Retester>,
+    first_scan: &CancellationToken,
+) -> String {
+    let lang = app.lang();
+    let Some(retester) = retester else {
+        return i18n::tr(lang, i18n::Msg::RetestUnavailable).into();
+    };
+    let first_running = app.scan_state() == app::ScanState::Running;
+    first_scan.cancel();
+    let started = retester.all();
+    app.restart_all();
+    let msg = if started == Started::Replaced || first_running {
+        i18n::Msg::RetestAllReplaced
+    } else {
+        i18n::Msg::RetestAllStarted
+    };
+    i18n::fill(i18n::tr(lang, msg), &[("n", &retester.len().to_string())])
+}
+
+/// `a` then Enter: parses the submitted line, adds a row and tests it.
+/// Errors are shown without the line's secrets or addresses.
+fn add_now(app: &mut App, retester: Option<&mut Retester>) -> String {
+    let lang = app.lang();
+    let Some(line) = app.take_submitted() else {
+        return String::new();
+    };
+    // The new row's id must index the same endpoint in both lists; a
+    // caller that gave the UI different lists gets no adding at all
+    // rather than results on the wrong row.
+    let Some(retester) = retester.filter(|r| r.len() == app.rows().len()) else {
+        return i18n::tr(lang, i18n::Msg::AddUnavailable).into();
+    };
+    match crate::catalog::parse_line(&line, crate::catalog::Origin::User) {
+        Ok(endpoint) => {
+            let info = endpoint.info();
+            if network_seen_up(app) {
+                retester.mark_network_up();
+            }
+            let row = app.add_row(info);
+            retester.add(endpoint);
+            app.restart(row);
+            i18n::fill(
+                i18n::tr(lang, i18n::Msg::AddDone),
+                &[("name", &shown_label(app, row))],
+            )
+        }
+        Err(e) => {
+            let mut msg = crate::probe::failure::redact_secrets(&e);
+            if app.mask() {
+                msg = mask_words(&msg);
+            }
+            i18n::fill(i18n::tr(lang, i18n::Msg::AddFailed), &[("error", &msg)])
         }
     }
 }
 
-/// Starts a deep test (full Tor bootstrap) of the selected bridge.
-fn deep_now(
-    app: &mut App,
-    retest: Option<&Retest>,
-    tx: &mpsc::UnboundedSender<crate::engine::Event>,
-    running: &mut std::collections::HashMap<usize, crate::probe::AbortOnDrop<()>>,
-) -> i18n::Msg {
-    let Some(retest) = retest else {
-        return i18n::Msg::DeepUnavailable;
-    };
-    let Some(id) = app.selected_id() else {
-        return i18n::Msg::DeepNotBridge;
-    };
-    let Some(endpoint) = retest.endpoints.get(id).cloned() else {
-        return i18n::Msg::DeepUnavailable;
-    };
-    if !endpoint.kind().is_tor() {
-        return i18n::Msg::DeepNotBridge;
-    }
-    let mut config = retest.config.probe.clone();
-    config.tor.deep = true;
-    app.restart(id);
-    let tx = tx.clone();
-    let task = tokio::spawn(async move {
-        let scan = Arc::new(crate::probe::ScanContext::default());
-        let m = crate::engine::measure(id, &endpoint, &config, Some(tx.clone()), scan).await;
-        let _ = tx.send(crate::engine::Event::Finished(Box::new(m)));
-    });
-    // Replacing an earlier re-test of the same endpoint aborts it.
-    running.insert(id, crate::probe::AbortOnDrop(task));
-    i18n::Msg::DeepStarted
+/// For privacy mode: every word that could be an address or a name
+/// (has a dot, colon, slash or @) becomes `•••`.
+fn mask_words(msg: &str) -> String {
+    msg.split(' ')
+        .map(|w| {
+            let core = w
+                .trim_start_matches(['"', '(', '\''])
+                .trim_end_matches([':', '.', ',', ';', '"', ')', '\'']);
+            if core.contains(['.', ':', '/', '@']) {
+                app::MASK
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `d`: a deep test (full Tor bootstrap) of the selected bridge.
+fn deep_now(app: &mut App, retester: Option<&mut Retester>) -> String {
+    let lang = app.lang();
+    let msg = (|| {
+        let retester = retester.ok_or(i18n::Msg::DeepUnavailable)?;
+        let id = app.selected_id().ok_or(i18n::Msg::DeepNotBridge)?;
+        let endpoint = retester.endpoint(id).ok_or(i18n::Msg::DeepUnavailable)?;
+        if !endpoint.kind().is_tor() {
+            return Err(i18n::Msg::DeepNotBridge);
+        }
+        retester.one(id, true).ok_or(i18n::Msg::DeepUnavailable)?;
+        app.restart(id);
+        Ok(i18n::Msg::DeepStarted)
+    })()
+    .unwrap_or_else(|m| m);
+    i18n::tr(lang, msg).to_string()
 }
 
 /// Writes the finished results, anonymized (the export defaults), to a new
@@ -429,17 +723,14 @@ pub fn copy_target(app: &App) -> Result<String, String> {
 /// Copies the selected working endpoint: OSC 52 to the terminal (which
 /// may ignore it, silently) and a file that always works; returns the line
 /// to show. The text itself is never shown, so privacy mode holds.
-fn copy_now(terminal: &mut Term, app: &App, export: Option<&ExportSetup>) -> String {
+fn copy_now<S: Screen>(screen: &mut S, app: &App, export: Option<&ExportSetup>) -> String {
     let lang = app.lang();
     let text = match copy_target(app) {
         Ok(text) => text,
         Err(msg) => return msg,
     };
-    let backend = terminal.backend_mut();
     // A failed write only loses the clipboard half; the file still follows.
-    let _ = backend
-        .write_all(copy::osc52(&text).as_bytes())
-        .and_then(|()| backend.flush());
+    let _ = screen.write_raw(copy::osc52(&text).as_bytes());
     let path = copy::file_path(export.map(|e| e.dir.as_path()));
     let shown = path.display().to_string();
     match copy::save(&path, &text) {
@@ -449,21 +740,6 @@ fn copy_now(terminal: &mut Term, app: &App, export: Option<&ExportSetup>) -> Str
             &[("path", &shown), ("error", &e.to_string())],
         ),
     }
-}
-
-fn draw(terminal: &mut Term, app: &mut App, theme: &Theme) -> Result<(), TuiError> {
-    // The panic hook restores the terminal for panics on any thread,
-    // including tokio tasks whose panics do not reach this loop.
-    if !TERMINAL_ACTIVE.load(Ordering::SeqCst) {
-        return Err(TuiError::Panicked);
-    }
-    terminal.draw(|frame| {
-        // Paging needs the table height, known only once the frame is laid out.
-        let areas = layout_for(frame.area(), app);
-        app.set_page_size(table::visible_rows(areas.table));
-        render(frame, app, theme);
-    })?;
-    Ok(())
 }
 
 /// Tells the input thread to stop, also when `run`'s future is dropped
@@ -537,7 +813,13 @@ impl TerminalGuard {
         // From here on, a failure must undo raw mode: restore explicitly
         // since no guard exists yet.
         let setup = || -> io::Result<Term> {
-            execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+            // Bracketed paste: a pasted line arrives whole, never as keys.
+            execute!(
+                io::stdout(),
+                terminal::EnterAlternateScreen,
+                cursor::Hide,
+                crossterm::event::EnableBracketedPaste
+            )?;
             let mut t = Terminal::new(CrosstermBackend::new(io::stdout()))?;
             t.clear()?;
             Ok(t)
@@ -558,7 +840,12 @@ impl TerminalGuard {
         }
         // Both steps always run: a failed one must not skip the other.
         let raw = terminal::disable_raw_mode();
-        let screen = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+        let screen = execute!(
+            io::stdout(),
+            crossterm::event::DisableBracketedPaste,
+            terminal::LeaveAlternateScreen,
+            cursor::Show
+        );
         raw.and(screen)
     }
 }
@@ -573,7 +860,12 @@ impl Drop for TerminalGuard {
 fn restore_terminal() {
     if TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = terminal::disable_raw_mode();
-        let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+        let _ = execute!(
+            io::stdout(),
+            crossterm::event::DisableBracketedPaste,
+            terminal::LeaveAlternateScreen,
+            cursor::Show
+        );
     }
 }
 
@@ -593,6 +885,18 @@ fn install_panic_hook() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn privacy_mode_masks_address_like_words_in_messages() {
+        assert_eq!(
+            mask_words("\"tls://dns.example:853\" is bad: use host:port, not 192.0.2.1."),
+            "••• is bad: use ••• not •••"
+        );
+        assert_eq!(
+            mask_words("not a bridge line: error."),
+            "not a bridge line: error."
+        );
+    }
 
     #[test]
     fn no_color_sources() {

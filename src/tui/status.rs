@@ -93,6 +93,11 @@ pub fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let lang = app.lang();
+    if let Some(text) = app.adding() {
+        let line = add_prompt(app, text, usize::from(area.width));
+        frame.render_widget(Paragraph::new(Line::styled(line, theme.key())), area);
+        return;
+    }
     if app.searching() {
         let prompt = fill(tr(lang, Msg::SearchPrompt), &[("text", &app.view().search)]);
         let prompt = super::text::fit(&prompt, usize::from(area.width));
@@ -110,16 +115,39 @@ pub fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         t(Msg::KeyDetails)
     };
     let hints: Vec<(&str, &str)> = if area.width >= FULL_HINTS_MIN {
-        vec![
-            ("↑↓", t(Msg::KeyMove)),
-            ("Enter", details),
-            ("c", t(Msg::KeyCopy)),
-            ("/", t(Msg::KeySearch)),
-            ("f/s/o", t(Msg::KeyFilterSort)),
-            ("e", t(Msg::KeyExport)),
-            ("?", t(Msg::KeyHelp)),
-            ("q", t(Msg::KeyQuit)),
-        ]
+        // (key, what, rank): the lower the rank, the longer a hint stays
+        // as the width shrinks; rank 1 and below always stay.
+        let all = [
+            ("↑↓", t(Msg::KeyMove), 0),
+            ("Enter", details, 0),
+            ("c", t(Msg::KeyCopy), 1),
+            ("r/R", t(Msg::KeyRetest), 2),
+            ("a", t(Msg::KeyAdd), 2),
+            ("/", t(Msg::KeySearch), 1),
+            ("f/s/o", t(Msg::KeyFilterSort), 1),
+            ("e", t(Msg::KeyExport), 1),
+            ("i", t(Msg::KeySettings), 3),
+            ("?", t(Msg::KeyHelp), 0),
+            ("q", t(Msg::KeyQuit), 0),
+        ];
+        let pick = |rank: u8| -> Vec<(&str, &str)> {
+            all.iter()
+                .filter(|h| h.2 <= rank)
+                .map(|&(k, w, _)| (k, w))
+                .collect()
+        };
+        let fits = |hints: &[(&str, &str)]| {
+            let w: usize = hints
+                .iter()
+                .map(|(k, w)| super::text::width(k) + 1 + super::text::width(w) + 3)
+                .sum();
+            w.saturating_sub(3) <= usize::from(area.width)
+        };
+        (2..=3)
+            .rev()
+            .map(pick)
+            .find(|h| fits(h))
+            .unwrap_or_else(|| pick(1))
     } else {
         vec![
             ("↑↓", t(Msg::KeyMove)),
@@ -137,4 +165,45 @@ pub fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::raw(format!(" {what}")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The add prompt in `width` columns. Empty: a hint of what to paste.
+/// In privacy mode the text is never drawn, only its length: what is
+/// pasted is usually an address or a secret. Long text shows its end,
+/// where typing happens.
+pub fn add_prompt(app: &App, text: &str, width: usize) -> String {
+    let lang = app.lang();
+    if text.is_empty() {
+        let hint = tr(lang, Msg::AddHint);
+        let line = fill(tr(lang, Msg::AddPrompt), &[("text", "")]);
+        return super::text::fit(&format!("{line} · {hint}"), width);
+    }
+    if app.mask() {
+        let n = text.chars().count().to_string();
+        return super::text::fit(&fill(tr(lang, Msg::AddPromptMasked), &[("n", &n)]), width);
+    }
+    let frame = fill(tr(lang, Msg::AddPrompt), &[("text", "")]);
+    let room = width.saturating_sub(super::text::width(&frame)).max(8);
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let shown = if super::text::width(&clean) <= room {
+        clean
+    } else {
+        // The tail that fits, after an ellipsis.
+        let mut tail: Vec<char> = Vec::new();
+        let mut used = 1;
+        for c in clean.chars().rev() {
+            let w = super::text::width(c.encode_utf8(&mut [0u8; 4]));
+            if used + w > room {
+                break;
+            }
+            used += w;
+            tail.push(c);
+        }
+        tail.reverse();
+        format!("…{}", tail.into_iter().collect::<String>())
+    };
+    super::text::fit(&fill(tr(lang, Msg::AddPrompt), &[("text", &shown)]), width)
 }

@@ -13,6 +13,13 @@
 //! 5. Nothing works and some failures are active interference (reset, SNI,
 //!    DNS poisoning, identity mismatch, ...): targeted blocking.
 //! 6. Otherwise: nothing works, see each row.
+//!
+//! Control results ([`crate::controls`]), when there are any, replace the
+//! guesswork of rules 4 and 5 (see [`recommend_with`]): all controls
+//! silent → the network is down; a domestic host answers, no foreign one →
+//! international traffic is cut; foreign hosts reset or intercepted →
+//! filtered; a foreign host works → the internet is up, so failing methods
+//! are blocked on purpose (also said after rule 2's list of failures).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -20,6 +27,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::catalog::EndpointKind;
+use crate::controls::{Control, ControlResult, Reading, Scope};
 use crate::measurement::{Diagnosis, Measurement, Verdict};
 
 use super::app::{App, RowState};
@@ -100,9 +108,7 @@ enum Evidence {
 fn evidence(d: Diagnosis) -> Evidence {
     match d {
         // No answer to a signed VPN request fits an outage as well.
-        Diagnosis::Timeout | Diagnosis::HostUnreachable | Diagnosis::NoResponse => {
-            Evidence::Silent
-        }
+        Diagnosis::Timeout | Diagnosis::HostUnreachable | Diagnosis::NoResponse => Evidence::Silent,
         Diagnosis::ConnectionReset
         | Diagnosis::SniFiltered
         | Diagnosis::DnsPoisoned
@@ -115,8 +121,19 @@ fn evidence(d: Diagnosis) -> Evidence {
     }
 }
 
-/// The recommendation sentence in `lang`; the rules are in the module docs.
+/// The recommendation sentence in `lang` without control results; the
+/// rules are in the module docs.
 pub fn recommend_in(lang: Lang, measurements: &[Measurement]) -> String {
+    recommend_with(lang, measurements, None)
+}
+
+/// The recommendation sentence in `lang`, using what the controls say
+/// (`None`: no controls, or not settled yet).
+pub fn recommend_with(
+    lang: Lang,
+    measurements: &[Measurement],
+    controls: Option<Reading>,
+) -> String {
     if measurements.is_empty() {
         return tr(lang, Msg::RecNoResults).to_string();
     }
@@ -174,6 +191,9 @@ pub fn recommend_in(lang: Lang, measurements: &[Measurement]) -> String {
                 tr(lang, Msg::RecNotWorking),
                 &[("list", &broken.join(", "))],
             ));
+            if controls == Some(Reading::InternetUp) {
+                out.push_str(tr(lang, Msg::RecCtlBlockedSome));
+            }
         }
         out.push_str(&fronts_sentence(lang, measurements));
         return out;
@@ -185,6 +205,18 @@ pub fn recommend_in(lang: Lang, measurements: &[Measurement]) -> String {
     let diagnoses: Vec<Diagnosis> = measurements.iter().map(|m| m.diagnosis).collect();
     if diagnoses.contains(&Diagnosis::ClockSkew) {
         return tr(lang, Msg::RecClock).to_string();
+    }
+    match controls {
+        Some(Reading::NetworkDown) => return tr(lang, Msg::RecCtlDown).to_string(),
+        Some(Reading::InternationalCut) => return tr(lang, Msg::RecCtlCut).to_string(),
+        Some(Reading::Filtered) => return tr(lang, Msg::RecCtlFiltered).to_string(),
+        Some(Reading::InternetUp) => {
+            return fill(
+                tr(lang, Msg::RecCtlUp),
+                &[("causes", &common_causes(lang, measurements).join(", "))],
+            );
+        }
+        None => {}
     }
     if diagnoses.iter().all(|&d| evidence(d) == Evidence::Silent) {
         return tr(lang, Msg::RecShutdown).to_string();
@@ -218,7 +250,10 @@ pub fn recommend_in(lang: Lang, measurements: &[Measurement]) -> String {
 /// nothing when no proxy front answered.
 fn fronts_sentence(lang: Lang, measurements: &[Measurement]) -> String {
     let mut kinds: Vec<(EndpointKind, usize)> = Vec::new();
-    for m in measurements.iter().filter(|m| m.verdict == Verdict::Unverified) {
+    for m in measurements
+        .iter()
+        .filter(|m| m.verdict == Verdict::Unverified)
+    {
         match kinds.iter_mut().find(|(k, _)| *k == m.endpoint.kind) {
             Some((_, n)) => *n += 1,
             None => kinds.push((m.endpoint.kind, 1)),
@@ -233,6 +268,96 @@ fn fronts_sentence(lang: Lang, measurements: &[Measurement]) -> String {
         .map(|(k, n)| format!("{} ({n})", kind_name(lang, *k)))
         .collect();
     fill(tr(lang, Msg::RecFronts), &[("list", &list.join(", "))])
+}
+
+/// The short phrases of the failures' diagnoses, most common first (at
+/// most three).
+fn common_causes(lang: Lang, ms: &[Measurement]) -> Vec<&'static str> {
+    let mut counts: Vec<(Diagnosis, usize)> = Vec::new();
+    for m in ms.iter().filter(|m| m.verdict == Verdict::Failed) {
+        match counts.iter_mut().find(|(d, _)| *d == m.diagnosis) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((m.diagnosis, 1)),
+        }
+    }
+    // Stable: equal counts keep the order first seen.
+    counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+    let mut out: Vec<&'static str> = Vec::new();
+    for (d, _) in counts {
+        let phrase = diagnosis_phrase(lang, d, true);
+        if !out.contains(&phrase) && out.len() < 3 {
+            out.push(phrase);
+        }
+    }
+    out
+}
+
+/// "Controls: domestic ✔ 12 ms · foreign ✘ timeout", one item per scope
+/// that has controls: ✔ and the best latency when one works, ✘ and the
+/// most common failure when all failed, … while any is still running.
+pub fn controls_text(lang: Lang, controls: &[(Control, Option<ControlResult>)]) -> Option<String> {
+    if controls.is_empty() {
+        return None;
+    }
+    let mut items = Vec::new();
+    for scope in [Scope::Domestic, Scope::Foreign] {
+        let mine: Vec<Option<&ControlResult>> = controls
+            .iter()
+            .filter(|(c, _)| c.scope == scope)
+            .map(|(_, r)| r.as_ref())
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let name = tr(
+            lang,
+            match scope {
+                Scope::Domestic => Msg::ScopeDomestic,
+                Scope::Foreign => Msg::ScopeForeign,
+            },
+        );
+        let best = mine
+            .iter()
+            .flatten()
+            .filter(|r| r.ok)
+            .filter_map(|r| r.latency_ms)
+            .filter(|l| l.is_finite())
+            .min_by(f64::total_cmp);
+        let any_ok = mine.iter().flatten().any(|r| r.ok);
+        let item = if any_ok {
+            match best {
+                Some(ms) => format!("{name} ✔ {}", whole_ms(ms)),
+                None => format!("{name} ✔"),
+            }
+        } else if mine.iter().any(Option::is_none) {
+            format!("{name} …")
+        } else {
+            let mut counts: Vec<(Diagnosis, usize)> = Vec::new();
+            for r in mine.iter().flatten() {
+                let d = r.diagnosis();
+                match counts.iter_mut().find(|(x, _)| *x == d) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((d, 1)),
+                }
+            }
+            let max = counts.iter().map(|&(_, n)| n).max().unwrap_or(0);
+            match counts.into_iter().find(|&(_, n)| n == max) {
+                Some((d, _)) => format!("{name} ✘ {}", diagnosis_phrase(lang, d, true)),
+                None => format!("{name} ✘"),
+            }
+        };
+        items.push(item);
+    }
+    Some(format!(
+        "{} {}",
+        tr(lang, Msg::ControlsLegend),
+        items.join(" · ")
+    ))
+}
+
+/// "12 ms": controls are a yes/no signal, tenths would be noise.
+fn whole_ms(ms: f64) -> String {
+    format!("{} ms", ms.round())
 }
 
 /// The most common diagnosis among failures; ties go to the first seen.
@@ -300,7 +425,11 @@ pub fn height(area: Rect, app: &App) -> u16 {
     if area.height >= WRAP_MIN_HEIGHT {
         let width = usize::from(area.width);
         let n = narrow_rec_lines(app, width, NARROW_REC_MAX, &Theme::plain()).len();
-        return u16::try_from(n).unwrap_or(0).saturating_add(1);
+        let controls = u16::from(!app.controls().is_empty());
+        return u16::try_from(n)
+            .unwrap_or(0)
+            .saturating_add(1)
+            .saturating_add(controls);
     }
     if area.height >= TWO_LINES_MIN_HEIGHT {
         2
@@ -313,7 +442,7 @@ pub fn height(area: Rect, app: &App) -> u16 {
 /// lines, the last one cut with an ellipsis.
 fn narrow_rec_lines(app: &App, width: usize, max: usize, theme: &Theme) -> Vec<Line<'static>> {
     let (_, ms) = app_stats(app);
-    let rec = recommend_in(app.lang(), &ms);
+    let rec = recommend_with(app.lang(), &ms, app.control_reading());
     let wrapped = wrap_spans(&[Span::raw(rec)], width, 0);
     let texts: Vec<String> = wrapped.iter().map(ToString::to_string).collect();
     let keep = max.max(1).min(texts.len());
@@ -331,7 +460,7 @@ fn narrow_rec_lines(app: &App, width: usize, max: usize, theme: &Theme) -> Vec<L
 fn panel_lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let lang = app.lang();
     let (stats, ms) = app_stats(app);
-    let rec = recommend_in(lang, &ms);
+    let rec = recommend_with(lang, &ms, app.control_reading());
     let mut lines = wrap_spans(&[Span::styled(rec, theme.label())], width, 0);
     let mut spans = vec![Span::styled(
         tr(lang, Msg::MethodsLegend).to_string(),
@@ -342,6 +471,9 @@ fn panel_lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         spans.push(Span::styled(method_item(s), method_style(s, theme)));
     }
     lines.extend(wrap_spans(&spans, width, 2));
+    if let Some(text) = controls_text(lang, app.controls()) {
+        lines.extend(wrap_spans(&[Span::styled(text, theme.muted())], width, 2));
+    }
     lines
 }
 
@@ -372,9 +504,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let width = usize::from(area.width);
     let (stats, _) = app_stats(app);
-    // The last line is the method tally; a one-line area shows only the
-    // (cut) recommendation.
-    let room = usize::from(area.height).saturating_sub(1).max(1);
+    // From three lines up, the last one is the controls' line (if any).
+    let controls = (area.height >= 3)
+        .then(|| controls_text(app.lang(), app.controls()))
+        .flatten();
+    // Then the method tally; a one-line area shows only the (cut)
+    // recommendation.
+    let room = usize::from(area.height)
+        .saturating_sub(1 + usize::from(controls.is_some()))
+        .max(1);
     let mut lines = narrow_rec_lines(app, width, room.min(NARROW_REC_MAX), theme);
     let mut spans = Vec::new();
     for s in &stats {
@@ -384,6 +522,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::styled(method_item(s), method_style(s, theme)));
     }
     lines.push(Line::from(spans));
+    if let Some(text) = controls {
+        lines.push(Line::styled(fit(&text, width), theme.muted()));
+    }
     frame.render_widget(Paragraph::new(lines), area);
 }
 
@@ -515,5 +656,107 @@ mod tests {
         assert_eq!(method_item(&stats[0]), "✔ DoH 2/3 30.0 ms");
         assert_eq!(method_item(&stats[1]), "✘ obfs4 0/1");
         assert_eq!(method_item(&stats[2]), "… snowflake 0/0");
+    }
+
+    fn control(
+        scope: Scope,
+        ok: bool,
+        failure: Option<crate::measurement::Failure>,
+    ) -> (Control, Option<ControlResult>) {
+        let c = Control::tcp(scope, "192.0.2.1:443".parse().unwrap());
+        let r = ControlResult {
+            control: c.clone(),
+            ok,
+            latency_ms: ok.then_some(12.3),
+            failure,
+            detail: None,
+        };
+        (c, Some(r))
+    }
+
+    #[test]
+    fn controls_line_per_scope() {
+        use crate::measurement::Failure as F;
+        assert_eq!(controls_text(Lang::En, &[]), None);
+        let mut cs = vec![
+            control(Scope::Domestic, true, None),
+            control(Scope::Foreign, false, Some(F::GenericTimeout)),
+            control(Scope::Foreign, false, Some(F::GenericTimeout)),
+        ];
+        assert_eq!(
+            controls_text(Lang::En, &cs).as_deref(),
+            Some("Controls: domestic ✔ 12 ms · foreign ✘ timeout")
+        );
+        cs[1].1 = None;
+        assert_eq!(
+            controls_text(Lang::En, &cs).as_deref(),
+            Some("Controls: domestic ✔ 12 ms · foreign …")
+        );
+        assert_eq!(
+            controls_text(Lang::Ru, &cs[..1]).as_deref(),
+            Some("Контроль: внутри страны ✔ 12 ms")
+        );
+    }
+
+    #[test]
+    fn controls_decide_outage_versus_blocking() {
+        let silent = [m(K::Doh, D::Timeout, None), m(K::Obfs4, D::Timeout, None)];
+        // Without controls: the old guess.
+        assert!(recommend_with(Lang::En, &silent, None).contains("general shutdown"));
+        let down = recommend_with(Lang::En, &silent, Some(Reading::NetworkDown));
+        assert!(
+            down.contains(
+                "the network itself looks down here (even the control hosts do not answer)"
+            ),
+            "{down}"
+        );
+        let cut = recommend_with(Lang::En, &silent, Some(Reading::InternationalCut));
+        assert!(
+            cut.contains(
+                "international traffic looks cut — a domestic host answers, foreign ones do not"
+            ),
+            "{cut}"
+        );
+        // Timeouts everywhere while the internet works: deliberate.
+        let up = recommend_with(Lang::En, &silent, Some(Reading::InternetUp));
+        assert_eq!(
+            up,
+            "Nothing tested works, but the internet works here (a foreign control host \
+             answers), so the failing methods are blocked on purpose (timeout); try other \
+             bridges or transports."
+        );
+        let filtered = recommend_with(Lang::En, &silent, Some(Reading::Filtered));
+        assert!(filtered.contains("blocked on purpose"), "{filtered}");
+        // Something works: the per-method sentence, and why the rest fail.
+        let mixed = [
+            m(K::Obfs4, D::Ok, Some(1.0)),
+            m(K::Tor, D::ConnectionReset, None),
+        ];
+        assert_eq!(
+            recommend_with(Lang::En, &mixed, Some(Reading::InternetUp)),
+            "Works here: obfs4 bridges (1 of 1). Not working: vanilla Tor bridges (reset). \
+             The internet works here, so the failing methods are blocked on purpose."
+        );
+        assert_eq!(
+            recommend_with(Lang::En, &mixed, Some(Reading::NetworkDown)),
+            recommend(&mixed)
+        );
+        // A wrong clock still comes first: it breaks the controls' TLS too.
+        let clock = [m(K::Tor, D::ClockSkew, None)];
+        assert!(recommend_with(Lang::En, &clock, Some(Reading::Filtered)).contains("clock"));
+        for lang in [Lang::Ru, Lang::Kk] {
+            for r in [
+                Reading::NetworkDown,
+                Reading::InternationalCut,
+                Reading::Filtered,
+                Reading::InternetUp,
+            ] {
+                let text = recommend_with(lang, &silent, Some(r));
+                assert!(
+                    !text.is_ascii() && !text.contains('{'),
+                    "{lang:?} {r:?}: {text}"
+                );
+            }
+        }
     }
 }

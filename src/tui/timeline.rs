@@ -44,6 +44,8 @@ pub enum TimelineMsg {
     Waiting { next_at: String },
     /// No more rounds.
     Stopped,
+    /// The controls of the latest round (`watch --control`).
+    Controls(Vec<crate::controls::ControlResult>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +65,11 @@ pub struct Timeline {
     /// Every method seen, in kind order.
     kinds: Vec<EndpointKind>,
     phase: Phase,
+    /// The latest round's control results, if controls run.
+    controls: Vec<(
+        crate::controls::Control,
+        Option<crate::controls::ControlResult>,
+    )>,
 }
 
 impl Timeline {
@@ -74,6 +81,7 @@ impl Timeline {
             events: VecDeque::new(),
             kinds: Vec::new(),
             phase: Phase::Scanning(0),
+            controls: Vec::new(),
         }
     }
 
@@ -102,6 +110,12 @@ impl Timeline {
             }
             TimelineMsg::Waiting { next_at } => self.phase = Phase::Waiting(next_at),
             TimelineMsg::Stopped => self.phase = Phase::Stopped,
+            TimelineMsg::Controls(results) => {
+                self.controls = results
+                    .into_iter()
+                    .map(|r| (r.control.clone(), Some(r)))
+                    .collect();
+            }
         }
     }
 
@@ -121,7 +135,12 @@ impl Timeline {
                 &[("rounds", &self.done.to_string())],
             ),
         };
-        format!("{} · {state}", tr(lang, Msg::WatchTitle))
+        let mut out = format!("{} · {state}", tr(lang, Msg::WatchTitle));
+        if let Some(c) = super::summary::controls_text(lang, &self.controls) {
+            out.push_str(" · ");
+            out.push_str(&c);
+        }
+        out
     }
 }
 
