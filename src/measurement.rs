@@ -347,11 +347,14 @@ pub enum Diagnosis {
     AuthFailed,
     /// Only the server's front (TCP/TLS/QUIC) was checked; the login was not.
     FrontReachable,
+    /// The configuration needs something bridgescout cannot speak (a
+    /// Shadowsocks plugin, an obfuscated QUIC): nothing was sent.
+    NotTestable,
 }
 
 impl Diagnosis {
     /// Every diagnosis, for schema and translation completeness checks.
-    pub const ALL: [Diagnosis; 26] = [
+    pub const ALL: [Diagnosis; 27] = [
         Diagnosis::Ok,
         Diagnosis::Timeout,
         Diagnosis::ConnectionReset,
@@ -378,6 +381,7 @@ impl Diagnosis {
         Diagnosis::NoResponse,
         Diagnosis::AuthFailed,
         Diagnosis::FrontReachable,
+        Diagnosis::NotTestable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -408,6 +412,7 @@ impl Diagnosis {
             Diagnosis::NoResponse => "no_response",
             Diagnosis::AuthFailed => "auth_failed",
             Diagnosis::FrontReachable => "front_reachable",
+            Diagnosis::NotTestable => "not_testable",
         }
     }
 
@@ -477,6 +482,9 @@ impl Diagnosis {
             Diagnosis::AuthFailed => "The server rejected these credentials: the config is wrong or outdated.",
             Diagnosis::FrontReachable => {
                 "The server answers, but the login could not be checked without sending real traffic."
+            }
+            Diagnosis::NotTestable => {
+                "This config needs a plugin or transport bridgescout cannot speak, so it was not tested."
             }
         }
     }

@@ -74,6 +74,20 @@ pub async fn run(a: &WatchArgs, args: &ProbeArgs) -> anyhow::Result<u8> {
         jitter: Duration::from_secs_f64(a.jitter.unwrap_or(a.interval / 10.0)),
         rounds: a.rounds,
     };
+    // strongSwan keeps each answered IKE_SA_INIT half-open for 30 s and
+    // drops new ones from an address that has 5 of them: faster rounds
+    // would read as `no_response`.
+    if plan.interval < IKE_MIN_INTERVAL
+        && plan
+            .endpoints
+            .iter()
+            .any(|e| e.kind() == bridgescout::catalog::EndpointKind::Ikev2)
+    {
+        eprintln!(
+            "warning: IKEv2 servers limit half-open handshakes per address; with an interval              under {} s they may stop answering and show as no_response",
+            IKE_MIN_INTERVAL.as_secs()
+        );
+    }
     // Ctrl-C and SIGTERM end the watch cleanly: the round in progress is
     // cancelled (and not counted), the summary is still printed.
     let stop = super::interrupts();
@@ -164,6 +178,10 @@ async fn rounds(plan: &Plan, stop: &CancellationToken, sink: &Sink) -> Tracker {
     }
     tracker
 }
+
+/// Shortest watch interval that stays clear of IKE responders' half-open
+/// limits (see `run`).
+const IKE_MIN_INTERVAL: Duration = Duration::from_secs(60);
 
 /// `interval` moved by a uniform random amount within ±`jitter`.
 fn next_wait(interval: Duration, jitter: Duration) -> Duration {

@@ -580,6 +580,14 @@ fn phrases(d: Diagnosis) -> [[&'static str; 3]; 2] {
             ],
             ["auth failed", "ошибка входа", "кіру қатесі"],
         ],
+        Diagnosis::NotTestable => [
+            [
+                "not testable here",
+                "здесь не проверить",
+                "мұнда тексеру мүмкін емес",
+            ],
+            ["not testable", "не проверить", "тексерілмейді"],
+        ],
         Diagnosis::FrontReachable => [
             [
                 "server answers, login unchecked",
@@ -722,6 +730,10 @@ fn explanations(d: Diagnosis) -> [&'static str; 2] {
             "Сервер отклонил эти учётные данные: конфигурация неверна или устарела.",
             "Сервер бұл тіркелгі деректерін қабылдамады: конфигурация қате немесе ескірген.",
         ],
+        Diagnosis::NotTestable => [
+            "Этой конфигурации нужен плагин или транспорт, который bridgescout не поддерживает, поэтому она не проверялась.",
+            "Бұл конфигурацияға bridgescout қолдамайтын плагин не транспорт керек, сондықтан ол тексерілмеді.",
+        ],
         Diagnosis::FrontReachable => [
             "Сервер отвечает, но вход нельзя проверить без настоящего трафика.",
             "Сервер жауап береді, бірақ кіруді нақты трафиксіз тексеру мүмкін емес.",
@@ -814,7 +826,7 @@ fn explanations(d: Diagnosis) -> [&'static str; 2] {
 }
 
 #[cfg(test)]
-pub(crate) const ALL_DIAGNOSES: [Diagnosis; 26] = Diagnosis::ALL;
+pub(crate) const ALL_DIAGNOSES: [Diagnosis; 27] = Diagnosis::ALL;
 
 #[cfg(test)]
 mod tests {
