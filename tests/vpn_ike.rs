@@ -21,7 +21,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use vpnlab::{Block, VpnLab, require_tool, run_bounded};
+use vpnlab::{Block, LabScan, VpnLab, require_tool, run_bounded};
 
 /// Per-operation timeout handed to the binary, seconds.
 const TIMEOUT_SECS: &str = "2";
@@ -188,84 +188,34 @@ fn load_connections(lab: &VpnLab, charon: &Charon) {
     );
 }
 
-struct Scan {
-    records: Vec<Value>,
-    dump: String,
-    elapsed: Duration,
+fn scan(lab: &VpnLab, inputs: &[String]) -> LabScan {
+    lab.scan_jsonl(inputs, TIMEOUT_SECS, RUN_DEADLINE)
 }
 
-impl Scan {
-    fn get(&self, label: &str) -> &Value {
-        self.records
-            .iter()
-            .find(|r| r["label"].as_str() == Some(label))
-            .unwrap_or_else(|| panic!("no record labelled {label:?}\n{}", self.dump))
-    }
-
-    /// (target, detail, failure) of every `ike_sa_init` step of `label`.
-    fn ike_steps(&self, label: &str) -> Vec<(String, String, String)> {
-        let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-        self.get(label)["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|st| st["operation"] == "ike_sa_init")
-            .map(|st| (s(&st["target"]), s(&st["detail"]), s(&st["failure"])))
-            .collect()
-    }
-}
-
-fn scan(lab: &VpnLab, inputs: &[String]) -> Scan {
-    let mut args: Vec<String> = vec!["scan".into()];
-    args.extend(inputs.iter().cloned());
-    for a in [
-        "--format",
-        "jsonl",
-        "--timeout",
-        TIMEOUT_SECS,
-        "--no-history",
-        "--no-system-dns",
-    ] {
-        args.push(a.to_string());
-    }
-    let out = lab.run_in_client(env!("CARGO_BIN_EXE_bridgescout"), &args, RUN_DEADLINE);
-    let dump = format!(
-        "bridgescout {}\nexit {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- iptables ---\n{}\n{}",
-        args.join(" "),
-        out.code(),
-        out.elapsed,
-        out.stdout,
-        out.stderr,
-        lab.rules(),
-        lab.server_logs()
-    );
-    eprintln!("{dump}");
-    assert!(!out.timed_out, "bridgescout hung\n{dump}");
-    let records = out
-        .stdout
-        .lines()
-        .filter(|l| l.trim_start().starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSONL {l:?}: {e}")))
-        .collect();
-    Scan {
-        records,
-        dump,
-        elapsed: out.elapsed,
-    }
+/// (target, detail, failure) of every `ike_sa_init` step of `label`.
+fn ike_steps(scan: &LabScan, label: &str) -> Vec<(String, String, String)> {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    scan.get(label)["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| st["operation"] == "ike_sa_init")
+        .map(|st| (s(&st["target"]), s(&st["detail"]), s(&st["failure"])))
+        .collect()
 }
 
 fn label(ip: &str) -> String {
     format!("ike {ip}")
 }
 
-fn assert_verdict(scan: &Scan, label: &str, verdict: &str, diagnosis: &str) {
+fn assert_verdict(scan: &LabScan, label: &str, verdict: &str, diagnosis: &str) {
     let r = scan.get(label);
     assert_eq!(r["kind"], "ikev2", "{}", scan.dump);
     assert_eq!(r["verdict"], verdict, "{label}\n{}", scan.dump);
     assert_eq!(r["diagnosis"], diagnosis, "{label}\n{}", scan.dump);
 }
 
-fn notes(scan: &Scan, label: &str) -> String {
+fn notes(scan: &LabScan, label: &str) -> String {
     scan.get(label)["notes"].to_string()
 }
 
@@ -282,7 +232,7 @@ fn ike_responder_answers_on_500_and_4500() {
     // NO_PROPOSAL_CHOSEN, on both ports.
     let s = scan(&lab, &[format!("ike://{server}")]);
     assert_verdict(&s, &label(&server), "reachable", "ok");
-    let steps = s.ike_steps(&label(&server));
+    let steps = ike_steps(&s, &label(&server));
     assert_eq!(steps.len(), 2, "{}", s.dump);
     for port in [500, 4500] {
         let target = format!("{server}:{port}");
@@ -307,7 +257,7 @@ fn ike_responder_answers_on_500_and_4500() {
     for port in [500, 4500] {
         let s = scan(&lab, &[format!("ike://{server}:{port}")]);
         assert_verdict(&s, &label(&server), "reachable", "ok");
-        let steps = s.ike_steps(&label(&server));
+        let steps = ike_steps(&s, &label(&server));
         assert_eq!(
             steps,
             [(
@@ -325,7 +275,7 @@ fn ike_responder_answers_on_500_and_4500() {
     // that wants another group.
     let s = scan(&lab, &[format!("ikev2://{spare}")]);
     assert_verdict(&s, &label(&spare), "reachable", "ok");
-    let steps = s.ike_steps(&label(&spare));
+    let steps = ike_steps(&s, &label(&spare));
     assert_eq!(steps.len(), 2, "{}", s.dump);
     for (target, detail, failure) in &steps {
         assert!(
@@ -364,7 +314,7 @@ fn ike_interference_gives_the_right_codes() {
     assert_eq!(r["failed_operation"], "ike_sa_init", "{}", s.dump);
     assert_eq!(r["failure"], "generic_timeout_error", "{}", s.dump);
     assert!(notes(&s, &l).contains("cannot cause this"), "{}", s.dump);
-    assert_eq!(s.ike_steps(&l).len(), 2, "{}", s.dump);
+    assert_eq!(ike_steps(&s, &l).len(), 2, "{}", s.dump);
     assert!(s.elapsed >= Duration::from_millis(1900), "{}", s.dump);
     lab.clear_blocks();
 
@@ -388,7 +338,7 @@ fn ike_interference_gives_the_right_codes() {
     assert_verdict(&s, &l, "failed", "port_unreachable");
     assert_eq!(s.get(&l)["failure"], "connection_refused", "{}", s.dump);
     assert!(
-        s.ike_steps(&l)
+        ike_steps(&s, &l)
             .iter()
             .all(|(_, _, f)| f == "connection_refused"),
         "{}",

@@ -37,7 +37,7 @@ use bridgescout::catalog::{Origin, parse_line};
 use bridgescout::probe::shadowsocks::ShadowsocksProbe;
 use bridgescout::probe::vpn::{FailKind, VpnEvidence, VpnOutcome};
 use bridgescout::probe::{Evidence, Probe, ProbeConfig, Recorder, ScanContext};
-use vpnlab::{Block, VpnLab, require_tool};
+use vpnlab::{Block, LabScan, VpnLab, require_tool};
 
 const TIMEOUT_SECS: &str = "2";
 const RUN_DEADLINE: Duration = Duration::from_secs(20);
@@ -73,85 +73,20 @@ fn b64std(s: &str) -> String {
     STANDARD.encode(s)
 }
 
-struct Scan {
-    records: Vec<Value>,
-    stdout: String,
-    stderr: String,
-    dump: String,
+/// The record labelled `label`, checked to be Shadowsocks with this
+/// verdict and diagnosis.
+fn expect<'a>(s: &'a LabScan, label: &str, verdict: &str, diagnosis: &str) -> &'a Value {
+    let r = s.get(label);
+    assert_eq!(r["kind"], "shadowsocks", "{}", s.dump);
+    assert_eq!(r["verdict"], verdict, "{label}\n{}", s.dump);
+    assert_eq!(r["diagnosis"], diagnosis, "{label}\n{}", s.dump);
+    r
 }
 
-impl Scan {
-    fn get(&self, label: &str) -> &Value {
-        self.records
-            .iter()
-            .find(|r| r["label"].as_str() == Some(label))
-            .unwrap_or_else(|| panic!("no record labelled {label:?}\n{}", self.dump))
-    }
-
-    fn expect(&self, label: &str, verdict: &str, diagnosis: &str) -> &Value {
-        let r = self.get(label);
-        assert_eq!(r["kind"], "shadowsocks", "{}", self.dump);
-        assert_eq!(r["verdict"], verdict, "{label}\n{}", self.dump);
-        assert_eq!(r["diagnosis"], diagnosis, "{label}\n{}", self.dump);
-        r
-    }
-
-    /// No password, in any encoding a link may carry, in any output.
-    fn assert_no_secrets(&self, secrets: &[String]) {
-        for s in secrets {
-            for stream in [&self.stdout, &self.stderr] {
-                assert!(
-                    !stream.contains(s.as_str()),
-                    "output contains secret {s:?}\n{}",
-                    self.dump
-                );
-            }
-        }
-    }
-}
-
-fn scan(lab: &VpnLab, inputs: &[String]) -> Scan {
-    let mut args: Vec<String> = vec!["scan".into()];
-    args.extend(inputs.iter().cloned());
-    for a in [
-        "--format",
-        "jsonl",
-        "--timeout",
-        TIMEOUT_SECS,
-        "--no-history",
-        "--no-system-dns",
-        "--probe-name",
-        PROBE_NAME,
-        "--proxy-target",
-        TARGET,
-    ] {
-        args.push(a.to_string());
-    }
-    let out = lab.run_in_client(env!("CARGO_BIN_EXE_bridgescout"), &args, RUN_DEADLINE);
-    let dump = format!(
-        "bridgescout {}\nexit {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- iptables ---\n{}\n{}",
-        args.join(" "),
-        out.code(),
-        out.elapsed,
-        out.stdout,
-        out.stderr,
-        lab.rules(),
-        lab.server_logs()
-    );
-    eprintln!("{dump}");
-    assert!(!out.timed_out, "bridgescout hung\n{dump}");
-    let records = out
-        .stdout
-        .lines()
-        .filter(|l| l.trim_start().starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSONL {l:?}: {e}")))
-        .collect();
-    Scan {
-        records,
-        stdout: out.stdout,
-        stderr: out.stderr,
-        dump,
-    }
+fn scan(lab: &VpnLab, inputs: &[String]) -> LabScan {
+    let mut args = inputs.to_vec();
+    args.extend(["--probe-name", PROBE_NAME, "--proxy-target", TARGET].map(String::from));
+    lab.scan_jsonl(&args, TIMEOUT_SECS, RUN_DEADLINE)
 }
 
 /// unbound on the server's loopback, ss-server for both methods.
@@ -251,7 +186,7 @@ fn shadowsocks_libev_links_and_wrong_keys() {
         } else {
             CHACHA_PORT
         };
-        let r = s.expect(&format!("ss {name} {ip}:{port}"), "reachable", "ok");
+        let r = expect(&s, &format!("ss {name} {ip}:{port}"), "reachable", "ok");
         let steps = r["steps"].as_array().unwrap();
         let ops: Vec<&str> = steps
             .iter()
@@ -270,7 +205,8 @@ fn shadowsocks_libev_links_and_wrong_keys() {
 
     // A wrong password or method: the server stays silent by design.
     for name in ["wrong-password", "wrong-method"] {
-        let r = s.expect(
+        let r = expect(
+            &s,
             &format!("ss {name} {ip}:{AES_PORT}"),
             "failed",
             "no_response",
@@ -299,7 +235,7 @@ fn shadowsocks_libev_links_and_wrong_keys() {
         s.dump
     );
 
-    s.assert_no_secrets(&secrets());
+    s.assert_absent(&secrets());
 }
 
 #[test]
@@ -323,34 +259,41 @@ fn shadowsocks_tcp_interference() {
     // other connection marks the network as up).
     lab.block(&Block::DropPort(AES_PORT));
     let s = scan(&lab, std::slice::from_ref(&aes));
-    let r = s.expect(&format!("ss aes {ip}:{AES_PORT}"), "failed", "timeout");
+    let r = expect(&s, &format!("ss aes {ip}:{AES_PORT}"), "failed", "timeout");
     assert_eq!(r["failed_operation"], "tcp_connect", "{}", s.dump);
     assert_eq!(r["failure"], "generic_timeout_error", "{}", s.dump);
-    s.assert_no_secrets(&secrets());
+    s.assert_absent(&secrets());
 
     // SYN answered with a RST.
     lab.block(&Block::ResetSyn(CHACHA_PORT));
     let s = scan(&lab, std::slice::from_ref(&chacha));
-    let r = s.expect(
+    let r = expect(
+        &s,
         &format!("ss chacha {ip}:{CHACHA_PORT}"),
         "failed",
         "connection_refused",
     );
     assert_eq!(r["failed_operation"], "tcp_connect", "{}", s.dump);
-    s.assert_no_secrets(&secrets());
+    s.assert_absent(&secrets());
 
     // Unblocked, both work again.
     lab.clear_blocks();
     let s = scan(&lab, &[aes, chacha]);
-    s.expect(&format!("ss aes {ip}:{AES_PORT}"), "reachable", "ok");
-    s.expect(&format!("ss chacha {ip}:{CHACHA_PORT}"), "reachable", "ok");
+    expect(&s, &format!("ss aes {ip}:{AES_PORT}"), "reachable", "ok");
+    expect(
+        &s,
+        &format!("ss chacha {ip}:{CHACHA_PORT}"),
+        "reachable",
+        "ok",
+    );
 }
 
 // ---------------------------------------------------------------------
 // AEAD-2022 against the shadowsocks crate's server side, on loopback.
 
-/// A DNS-over-TCP responder answering `probe.test A` with [`PROBE_ADDR`].
-async fn dns_target() -> SocketAddr {
+/// A DNS-over-TCP responder answering `probe.test A` with [`PROBE_ADDR`],
+/// under the query's ID plus `id_delta` (non-zero: a wrong ID).
+async fn dns_target(id_delta: u16) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -361,7 +304,8 @@ async fn dns_target() -> SocketAddr {
                 let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
                 s.read_exact(&mut q).await?;
                 let q = Message::from_vec(&q).map_err(std::io::Error::other)?;
-                let mut r = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+                let id = q.metadata.id.wrapping_add(id_delta);
+                let mut r = Message::new(id, MessageType::Response, OpCode::Query);
                 let query = q.queries[0].clone();
                 let name = query.name().clone();
                 r.add_query(query);
@@ -442,7 +386,7 @@ async fn shadowsocks_2022_round_trip_in_process() {
     const PSK32: &str = "YctPZ6U7xPPcU+gp3u+ZNTcnEmCNaM6rpLl5SW8mzQw=";
     const PSK32B: &str = "3y5rBVMNBQbo1u6ZDgpEUBbpL/0SgjYVFDUtoE9z3Ag=";
     const PSK16: &str = "Kp2GZWmqVz4TIbOXwWIBHg==";
-    let target = dns_target().await;
+    let target = dns_target(0).await;
     let cases = [
         ("2022-blake3-aes-256-gcm", PSK32, None, PSK32.to_string()),
         ("2022-blake3-aes-128-gcm", PSK16, None, PSK16.to_string()),
@@ -497,4 +441,120 @@ async fn shadowsocks_2022_round_trip_in_process() {
             "{method}: 2022 silence should mention the clock: {bad:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------
+// What is not a Shadowsocks answer, on loopback.
+
+/// A TCP service on loopback that is not Shadowsocks: `serve` gets each
+/// accepted connection.
+async fn other_service<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serve = Arc::new(serve);
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(serve(s));
+        }
+    });
+    addr
+}
+
+fn failed_kind(e: &VpnEvidence) -> Option<FailKind> {
+    match e.outcome {
+        VpnOutcome::Failed { kind, .. } => Some(kind),
+        _ => None,
+    }
+}
+
+/// Garbage from a service that is not Shadowsocks never proves anything:
+/// bad_response (it did not decrypt) or no_response (not enough came).
+#[tokio::test]
+async fn non_shadowsocks_services_are_never_reachable() {
+    let target = dns_target(0).await;
+    // An SSH-like banner and binary noise, sent as soon as we connect.
+    let banner = other_service(|mut s| async move {
+        let mut noise: Vec<u8> = b"SSH-2.0-OpenSSH_9.6\r\n".to_vec();
+        noise.extend((0..200).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+        let _ = s.write_all(&noise).await;
+        let _ = tokio::io::copy(&mut s, &mut tokio::io::sink()).await;
+    })
+    .await;
+    // A web server: reads the request, answers 400 and closes.
+    let http = other_service(|mut s| async move {
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf).await;
+        let _ = s
+            .write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+    })
+    .await;
+    // An echo service: our own ciphertext comes back.
+    let echo = other_service(|s| async move {
+        let (mut r, mut w) = s.into_split();
+        let _ = tokio::io::copy(&mut r, &mut w).await;
+    })
+    .await;
+    let runs = [("banner", banner), ("http", http), ("echo", echo)]
+        .into_iter()
+        .flat_map(|(name, addr)| {
+            [
+                format!("ss://aes-256-gcm:{}@{addr}#{name}", pct(AES_PW)),
+                format!(
+                    "ss://2022-blake3-aes-256-gcm:{}@{addr}#{name}",
+                    pct("YctPZ6U7xPPcU+gp3u+ZNTcnEmCNaM6rpLl5SW8mzQw=")
+                ),
+            ]
+        })
+        .map(|link| async move {
+            let e = probe_link(&link, target).await;
+            (link, e)
+        });
+    let results = tokio::time::timeout(Duration::from_secs(15), futures::future::join_all(runs))
+        .await
+        .expect("probes exceeded their time limit");
+    for (link, e) in results {
+        assert!(
+            matches!(
+                failed_kind(&e),
+                Some(FailKind::BadResponse | FailKind::NoResponse)
+            ),
+            "{link}: {e:?}"
+        );
+    }
+}
+
+/// A reply that decrypts with the key but answers another DNS ID is not
+/// the answer to our query: not reachable.
+#[tokio::test]
+async fn decrypted_reply_with_the_wrong_dns_id_is_not_reachable() {
+    const PSK32: &str = "YctPZ6U7xPPcU+gp3u+ZNTcnEmCNaM6rpLl5SW8mzQw=";
+    let target = dns_target(1).await;
+    let method = "2022-blake3-aes-256-gcm";
+    let server = ss2022_server(method, PSK32, None).await;
+    let e = probe_link(&format!("ss://{method}:{}@{server}#x", pct(PSK32)), target).await;
+    assert!(
+        matches!(
+            &e.outcome,
+            VpnOutcome::Failed {
+                kind: FailKind::BadResponse,
+                failure: bridgescout::measurement::Failure::DnsWrongQueryId,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.notes
+            .iter()
+            .any(|n| n.contains("not the answer to our DNS query")),
+        "{:?}",
+        e.notes
+    );
 }

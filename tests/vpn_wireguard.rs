@@ -39,7 +39,7 @@ use bridgescout::engine::{EngineConfig, run_all};
 use bridgescout::measurement::{Diagnosis, Measurement, Operation, Verdict};
 use bridgescout::probe::ProbeConfig;
 
-use vpnlab::{Block, VpnLab, require_tool, run_bounded};
+use vpnlab::{Block, LabScan, VpnLab, require_tool, run_bounded};
 
 const WG_PORT: u16 = 51820;
 /// The server's tunnel address; client `i` has 10.66.0.<i + 2>.
@@ -208,96 +208,19 @@ impl WgLab {
         v
     }
 
-    fn scan(&self, input: &Path) -> Scan {
-        let args: Vec<String> = [
-            "scan",
-            input.to_str().unwrap(),
-            "--format",
-            "jsonl",
-            "--timeout",
-            TIMEOUT_SECS,
-            "--no-history",
-            "--no-system-dns",
-            "--probe-name",
-            PROBE_NAME,
-        ]
-        .map(String::from)
-        .to_vec();
-        let out = self
-            .lab
-            .run_in_client(env!("CARGO_BIN_EXE_bridgescout"), &args, RUN_DEADLINE);
-        eprintln!(
-            "bridgescout {}\n=> exit {:?} in {:?}\n{}{}",
-            args.join(" "),
-            out.code(),
-            out.elapsed,
-            out.stdout,
-            out.stderr
-        );
-        assert!(!out.timed_out, "scan hung:\n{}{}", out.stdout, out.stderr);
-        let records = out
-            .stdout
-            .lines()
-            .filter(|l| l.trim_start().starts_with('{'))
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSONL {l:?}: {e}")))
-            .collect();
-        Scan {
-            records,
-            stdout: out.stdout,
-            stderr: out.stderr,
-            context: format!(
-                "iptables:\n{}\n{}",
-                self.lab.rules(),
-                self.lab.server_logs()
-            ),
-        }
+    fn scan(&self, input: &Path) -> LabScan {
+        let args = [input.to_str().unwrap(), "--probe-name", PROBE_NAME].map(String::from);
+        self.lab.scan_jsonl(&args, TIMEOUT_SECS, RUN_DEADLINE)
     }
 }
 
-struct Scan {
-    records: Vec<Value>,
-    stdout: String,
-    stderr: String,
-    context: String,
-}
-
-impl Scan {
-    fn get(&self, label_part: &str) -> &Value {
-        self.records
-            .iter()
-            .find(|r| r["label"].as_str().is_some_and(|l| l.contains(label_part)))
-            .unwrap_or_else(|| {
-                panic!(
-                    "no record with {label_part:?} in its label\n{}",
-                    self.dump()
-                )
-            })
-    }
-
-    fn dump(&self) -> String {
-        format!(
-            "--- stdout ---\n{}\n--- stderr ---\n{}\n{}",
-            self.stdout, self.stderr, self.context
-        )
-    }
-
-    /// Neither output stream shows any secret, whole or in part.
-    fn assert_no_secrets(&self, secrets: &[String]) {
-        for s in secrets {
-            for text in [&self.stdout, &self.stderr] {
-                assert!(
-                    !text.contains(s.as_str()),
-                    "secret in output:\n{}",
-                    self.dump()
-                );
-                assert!(
-                    !text.contains(&s[..16]),
-                    "part of a secret in output:\n{}",
-                    self.dump()
-                );
-            }
-        }
-    }
+/// Neither output stream shows any secret, whole or its first 16 characters.
+fn assert_no_secrets(scan: &LabScan, secrets: &[String]) {
+    let needles: Vec<String> = secrets
+        .iter()
+        .flat_map(|s| [s.clone(), s.chars().take(16).collect()])
+        .collect();
+    scan.assert_absent(&needles);
 }
 
 fn step<'a>(r: &'a Value, op: &str) -> Option<&'a Value> {
@@ -323,9 +246,9 @@ fn notes(r: &Value) -> String {
 }
 
 /// Reachable with a verified handshake and a DNS answer through the tunnel.
-fn assert_reachable(scan: &Scan, label: &str) {
-    let r = scan.get(label);
-    let why = || format!("{label}: {r:#}\n{}", scan.dump());
+fn assert_reachable(scan: &LabScan, label: &str) {
+    let r = scan.find(label);
+    let why = || format!("{label}: {r:#}\n{}", scan.dump);
     assert_eq!(s(r, "verdict"), "reachable", "{}", why());
     assert_eq!(s(r, "diagnosis"), "ok", "{}", why());
     let hs = step(r, "wireguard_handshake").unwrap_or_else(|| panic!("{}", why()));
@@ -349,9 +272,9 @@ fn assert_reachable(scan: &Scan, label: &str) {
     );
 }
 
-fn assert_failed(scan: &Scan, label: &str, diagnosis: &str, failure: &str, op: &str) {
-    let r = scan.get(label);
-    let why = || format!("{label}: {r:#}\n{}", scan.dump());
+fn assert_failed(scan: &LabScan, label: &str, diagnosis: &str, failure: &str, op: &str) {
+    let r = scan.find(label);
+    let why = || format!("{label}: {r:#}\n{}", scan.dump);
     assert_eq!(s(r, "verdict"), "failed", "{}", why());
     assert_eq!(s(r, "diagnosis"), diagnosis, "{}", why());
     assert_eq!(s(r, "failure"), failure, "{}", why());
@@ -406,7 +329,7 @@ fn real_wireguard_server_folder_scan() {
 
     // (a)
     assert_reachable(&scan, &format!("wg good {ip}:{WG_PORT}"));
-    let good = scan.get("wg good ");
+    let good = scan.find("wg good ");
     assert_eq!(s(good, "kind"), "wireguard");
     assert_eq!(
         s(step(good, "wireguard_handshake").unwrap(), "target"),
@@ -421,7 +344,7 @@ fn real_wireguard_server_folder_scan() {
             "generic_timeout_error",
             "wireguard_handshake",
         );
-        let r = scan.get(label);
+        let r = scan.find(label);
         assert!(step(r, "tunnel_data").is_none(), "{r:#}");
         assert!(notes(r).contains("stays silent"), "{r:#}");
     }
@@ -432,27 +355,27 @@ fn real_wireguard_server_folder_scan() {
         "unknown_failure: handshake response did not verify",
         "wireguard_handshake",
     );
-    assert!(notes(scan.get("wg wrongpsk ")).contains("PresharedKey"));
-    let nodns = scan.get("wg nodns ");
+    assert!(notes(scan.find("wg wrongpsk ")).contains("PresharedKey"));
+    let nodns = scan.find("wg nodns ");
     assert_eq!(s(nodns, "verdict"), "reachable", "{nodns:#}");
     assert!(step(nodns, "tunnel_data").is_none(), "{nodns:#}");
     assert!(
         notes(nodns).contains("No DNS server in the config"),
         "{nodns:#}"
     );
-    let awg = scan.get("awg amnezia ");
+    let awg = scan.find("awg amnezia ");
     assert_eq!(s(awg, "kind"), "amneziawg", "{awg:#}");
     assert_eq!(s(awg, "diagnosis"), "no_response", "{awg:#}");
     // (f) every config of the folder is there, the broken one as an error.
-    assert_eq!(scan.records.len(), 6, "{}", scan.dump());
+    assert_eq!(scan.records.len(), 6, "{}", scan.dump);
     assert!(
         scan.stderr.contains("broken.conf:3") && scan.stderr.contains("PrivateKey"),
         "{}",
-        scan.dump()
+        scan.dump
     );
     let mut secrets = wl.secrets();
     secrets.extend([stranger.private.clone(), wrong_psk.clone()]);
-    scan.assert_no_secrets(&secrets);
+    assert_no_secrets(&scan, &secrets);
 }
 
 /// (c), (d): silent drop and ICMP port-unreachable on UDP 51820, then the
@@ -474,11 +397,11 @@ fn real_wireguard_server_udp_drop_and_icmp() {
         "generic_timeout_error",
         "wireguard_handshake",
     );
-    let r = scan.get(label);
+    let r = scan.find(label);
     let hs = step(r, "wireguard_handshake").unwrap();
     assert!(s(hs, "detail").contains("initiations"), "{r:#}");
     assert!(notes(r).contains("stays silent"), "{r:#}");
-    scan.assert_no_secrets(&wl.secrets());
+    assert_no_secrets(&scan, &wl.secrets());
     wl.lab.clear_blocks();
 
     wl.lab.block(&Block::IcmpPortUnreachableUdp(WG_PORT));
@@ -490,7 +413,7 @@ fn real_wireguard_server_udp_drop_and_icmp() {
         "connection_refused",
         "wireguard_handshake",
     );
-    assert!(notes(scan.get(label)).contains("ICMP port-unreachable"));
+    assert!(notes(scan.find(label)).contains("ICMP port-unreachable"));
     wl.lab.clear_blocks();
 
     let scan = wl.scan(&conf);
@@ -520,7 +443,7 @@ fn real_wireguard_server_data_cut_is_stalled() {
         "generic_timeout_error",
         "tunnel_data",
     );
-    let r = scan.get(label);
+    let r = scan.find(label);
     assert!(
         step(r, "wireguard_handshake").unwrap()["failure"].is_null(),
         "{r:#}"
@@ -533,7 +456,7 @@ fn real_wireguard_server_data_cut_is_stalled() {
         r["latency_ms"].as_f64().is_some(),
         "handshake RTT kept: {r:#}"
     );
-    scan.assert_no_secrets(&wl.secrets());
+    assert_no_secrets(&scan, &wl.secrets());
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,10 @@
 use std::net::Ipv6Addr;
 
 use super::resolver_line::normalize_host;
-use super::{Endpoint, Origin, Target, host_for_url, shorten};
+use super::{
+    AuthorityError, AuthorityHost, Endpoint, Origin, Target, host_for_url, parse_port,
+    split_authority,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IkeTarget {
@@ -14,18 +17,23 @@ pub struct IkeTarget {
     pub port: Option<u16>,
 }
 
+const NO_USER: &str = "ike:// takes no user name or password: IKEv2 is probed without logging in";
+
 /// Parses `ike://host[:port]` or `ikev2://…` (IPv6 in brackets; a trailing
-/// `/` is tolerated, nothing else may follow the authority).
+/// `/` is tolerated, nothing else may follow the authority). Errors never
+/// quote the input: it may hold a password by mistake.
 pub fn parse(line: &str, origin: Origin) -> Result<Endpoint, String> {
     let line = line.trim();
     let (scheme, rest) = line
         .split_once("://")
-        .ok_or_else(|| format!("{:?} is not an ike:// URL", shorten(line)))?;
+        .ok_or_else(|| "not an ike:// URL: write ike://host or ike://host:port".to_string())?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "ike" && scheme != "ikev2" {
-        return Err(format!(
-            "{scheme}:// is not an IKEv2 URL: write ike://host or ike://host:port"
-        ));
+        return Err("not an IKEv2 URL: write ike://host or ike://host:port".to_string());
+    }
+    // First of all: whatever else is wrong, user info must not be echoed.
+    if rest.contains('@') {
+        return Err(NO_USER.to_string());
     }
     if rest.chars().any(char::is_whitespace) {
         return Err(
@@ -34,14 +42,9 @@ pub fn parse(line: &str, origin: Origin) -> Result<Endpoint, String> {
     }
     let authority = rest.strip_suffix('/').unwrap_or(rest);
     if authority.contains(['/', '?', '#']) {
-        return Err(format!(
-            "ike:// takes only a host and an optional port, not {:?}",
-            shorten(authority)
-        ));
-    }
-    if authority.contains('@') {
         return Err(
-            "ike:// takes no user name or password: IKEv2 is probed without logging in".to_string(),
+            "ike:// takes only a host and an optional port, not a path, query or fragment"
+                .to_string(),
         );
     }
     let (host, port) = parse_authority(authority)?;
@@ -55,11 +58,11 @@ pub fn parse_bare(host: &str, origin: Origin) -> Result<Endpoint, String> {
     if host.contains("://") {
         return parse(host, origin);
     }
+    if host.contains('@') {
+        return Err(NO_USER.to_string());
+    }
     if host.chars().any(char::is_whitespace) {
-        return Err(format!(
-            "{:?} is not a host name or IP address",
-            shorten(host)
-        ));
+        return Err("not a host name or IP address: it contains spaces".to_string());
     }
     // A bare IPv6 literal has several colons and no brackets.
     if let Ok(ip) = host.parse::<Ipv6Addr>() {
@@ -79,53 +82,19 @@ fn endpoint(host: String, port: Option<u16>, origin: Origin) -> Endpoint {
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`; the host lower-cased.
 fn parse_authority(authority: &str) -> Result<(String, Option<u16>), String> {
-    if authority.is_empty() {
-        return Err("the IKEv2 address has no host name".to_string());
-    }
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (inner, after) = rest.split_once(']').ok_or_else(|| {
-            format!(
-                "missing ] after the IPv6 address in {:?}",
-                shorten(authority)
-            )
-        })?;
-        let ip: Ipv6Addr = inner
-            .parse()
-            .map_err(|_| format!("[{}] is not a valid IPv6 address", shorten(inner)))?;
-        let port = match after {
-            "" => None,
-            _ => Some(after.strip_prefix(':').ok_or_else(|| {
-                format!("unexpected {:?} after the IPv6 address", shorten(after))
-            })?),
-        };
-        (ip.to_string(), port)
-    } else {
-        match authority.split_once(':') {
-            None => (normalize_host(authority)?, None),
-            Some((h, p)) if !p.contains(':') => (normalize_host(h)?, Some(p)),
-            Some(_) => {
-                return Err(format!(
-                    "IPv6 addresses must be written in brackets, e.g. ike://[{}]",
-                    shorten(authority)
-                ));
-            }
+    let (host, port) = split_authority(authority).map_err(|e| match e {
+        AuthorityError::Empty => "the IKEv2 address has no host name".to_string(),
+        AuthorityError::UnbracketedIpv6 => {
+            "IPv6 addresses must be written in brackets, e.g. ike://[2001:db8::1]".to_string()
         }
+        e => e.describe().to_string(),
+    })?;
+    let host = match host {
+        AuthorityHost::Ipv6(ip) => ip.to_string(),
+        AuthorityHost::Text(h) => normalize_host(h)?,
     };
     let port = port.map(parse_port).transpose()?;
     Ok((host, port))
-}
-
-fn parse_port(p: &str) -> Result<u16, String> {
-    if p.is_empty() {
-        return Err("the port after : is empty".to_string());
-    }
-    if !p.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("port {:?} is not a number", shorten(p)));
-    }
-    match p.parse::<u16>() {
-        Ok(0) | Err(_) => Err(format!("port {} is out of range (1-65535)", shorten(p))),
-        Ok(port) => Ok(port),
-    }
 }
 
 #[cfg(test)]
@@ -203,6 +172,8 @@ mod tests {
             ("ike://host/path", "only a host"),
             ("ike://host?x=1", "only a host"),
             ("ike://user:pw@host", "no user name"),
+            ("ike://alice:pw@vpn.example/x?y#z", "no user name"),
+            ("ike://alice:pw@[2001:db8::1", "no user name"),
             ("ike://bad_host!", "not allowed"),
             ("ike://a..b", "empty label"),
             ("ike://999.1.1.1", "not a valid IPv4"),
@@ -212,6 +183,34 @@ mod tests {
         ] {
             let e = parse(line, Origin::User).unwrap_err();
             assert!(e.contains(want), "{line}: {e}");
+        }
+    }
+
+    /// No part of the input ends up in an error: user info, paths and
+    /// queries can hold secrets.
+    #[test]
+    fn errors_never_quote_the_input() {
+        for line in [
+            "ike://alice:pw@vpn.example/x",
+            "ike://vpn.example/secret-path",
+            "ike://vpn.example?token=secret",
+            "ike://vpn.example#secret",
+            "ikev2://alice:pw@vpn.example",
+            "secret://vpn.example",
+            "ike://vpn.example:secret",
+            "ike://[secret]",
+            "ike://[2001:db8::1]secret",
+        ] {
+            let e = parse(line, Origin::User).unwrap_err();
+            for word in ["alice", "pw@", "secret"] {
+                assert!(!e.contains(word), "{line}: {e}");
+            }
+        }
+        for bare in ["alice:pw@vpn.example", "secret words", "vpn.example:secret"] {
+            let e = parse_bare(bare, Origin::User).unwrap_err();
+            for word in ["alice", "pw@", "secret"] {
+                assert!(!e.contains(word), "{bare}: {e}");
+            }
         }
     }
 

@@ -363,6 +363,90 @@ pub(crate) fn shorten(s: &str) -> String {
     }
 }
 
+/// The host part of an authority, as [`split_authority`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthorityHost<'a> {
+    /// A bracketed IPv6 literal, already parsed.
+    Ipv6(std::net::Ipv6Addr),
+    /// Anything else, as written, for the caller to check.
+    Text(&'a str),
+}
+
+/// Why an authority could not be split into host and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthorityError {
+    Empty,
+    /// `[` without `]`.
+    UnclosedBracket,
+    /// Brackets around something that is no IPv6 address.
+    BadIpv6,
+    /// Text after `]` that is not `:port`.
+    AfterBracket,
+    /// Several colons without brackets.
+    UnbracketedIpv6,
+}
+
+impl AuthorityError {
+    /// In words, quoting nothing of the input (it may hold secrets).
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            AuthorityError::Empty => "the address has no host name",
+            AuthorityError::UnclosedBracket => "missing ] after the IPv6 address",
+            AuthorityError::BadIpv6 => "the text in brackets is not a valid IPv6 address",
+            AuthorityError::AfterBracket => "unexpected text after the IPv6 address",
+            AuthorityError::UnbracketedIpv6 => {
+                "IPv6 addresses must be written in brackets, e.g. [2001:db8::1]"
+            }
+        }
+    }
+}
+
+/// Splits `host`, `host:port`, `[v6]` or `[v6]:port` into the host and the
+/// port text (as written, possibly empty). Only the shape is checked: the
+/// caller validates the host name and parses the port.
+pub(crate) fn split_authority(
+    authority: &str,
+) -> Result<(AuthorityHost<'_>, Option<&str>), AuthorityError> {
+    if authority.is_empty() {
+        return Err(AuthorityError::Empty);
+    }
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (inner, after) = rest
+            .split_once(']')
+            .ok_or(AuthorityError::UnclosedBracket)?;
+        let ip = inner.parse().map_err(|_| AuthorityError::BadIpv6)?;
+        let port = match after {
+            "" => None,
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or(AuthorityError::AfterBracket)?,
+            ),
+        };
+        return Ok((AuthorityHost::Ipv6(ip), port));
+    }
+    match authority.split_once(':') {
+        None => Ok((AuthorityHost::Text(authority), None)),
+        Some((_, port)) if port.contains(':') => Err(AuthorityError::UnbracketedIpv6),
+        Some((host, port)) => Ok((AuthorityHost::Text(host), Some(port))),
+    }
+}
+
+/// A port number from text: digits only, 1–65535. Errors quote the text
+/// only once it is known to be digits.
+pub(crate) fn parse_port(p: &str) -> Result<u16, String> {
+    if p.is_empty() {
+        return Err("the port after : is empty".to_string());
+    }
+    if !p.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("the port is not a number".to_string());
+    }
+    match p.parse::<u16>() {
+        Ok(0) | Err(_) => Err(format!("port {} is out of range (1-65535)", shorten(p))),
+        Ok(port) => Ok(port),
+    }
+}
+
 /// Brackets IPv6 literals so they can stand in a URL authority.
 pub(crate) fn host_for_url(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') {
@@ -593,4 +677,68 @@ pub fn bundled() -> Catalog {
         Origin::Builtin,
     ));
     catalog
+}
+
+#[cfg(test)]
+mod authority_tests {
+    use super::*;
+
+    #[test]
+    fn authorities_split_into_host_and_port_text() {
+        let v6 = |s: &str| AuthorityHost::Ipv6(s.parse().unwrap());
+        assert_eq!(
+            split_authority("h.test"),
+            Ok((AuthorityHost::Text("h.test"), None))
+        );
+        assert_eq!(
+            split_authority("h.test:80"),
+            Ok((AuthorityHost::Text("h.test"), Some("80")))
+        );
+        assert_eq!(
+            split_authority(":"),
+            Ok((AuthorityHost::Text(""), Some("")))
+        );
+        assert_eq!(
+            split_authority("[2001:db8::1]"),
+            Ok((v6("2001:db8::1"), None))
+        );
+        assert_eq!(
+            split_authority("[2001:DB8::1]:443"),
+            Ok((v6("2001:db8::1"), Some("443")))
+        );
+        for (bad, want) in [
+            ("", AuthorityError::Empty),
+            ("[2001:db8::1", AuthorityError::UnclosedBracket),
+            ("[h.test]:1", AuthorityError::BadIpv6),
+            ("[2001:db8::1]x", AuthorityError::AfterBracket),
+            ("2001:db8::1", AuthorityError::UnbracketedIpv6),
+            ("h:1:2", AuthorityError::UnbracketedIpv6),
+        ] {
+            assert_eq!(split_authority(bad), Err(want), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ports_and_errors_quote_nothing() {
+        assert_eq!(parse_port("8388"), Ok(8388));
+        for (bad, want) in [
+            ("", "empty"),
+            ("0", "out of range"),
+            ("65536", "port 65536 is out of range"),
+            ("+80", "not a number"),
+            ("secret", "not a number"),
+        ] {
+            let e = parse_port(bad).unwrap_err();
+            assert!(e.contains(want) && !e.contains("secret"), "{bad:?}: {e}");
+        }
+        for e in [
+            AuthorityError::Empty,
+            AuthorityError::UnclosedBracket,
+            AuthorityError::BadIpv6,
+            AuthorityError::AfterBracket,
+            AuthorityError::UnbracketedIpv6,
+        ] {
+            assert!(!e.describe().is_empty());
+        }
+    }
 }

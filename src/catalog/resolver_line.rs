@@ -22,9 +22,12 @@
 //! * Stamps carry their own addresses and pins, so `bootstrap=` and `pin=`
 //!   are refused after an `sdns://` stamp rather than silently merged.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
-use super::{DnsResolver, Endpoint, Origin, Target, shorten, stamp};
+use super::{
+    AuthorityError, AuthorityHost, DnsResolver, Endpoint, Origin, Target, parse_port, shorten,
+    split_authority, stamp,
+};
 
 const DEFAULT_DOH_PATH: &str = "/dns-query";
 
@@ -317,65 +320,16 @@ fn parse_dot(after: &str, opts: &Options) -> Result<DnsResolver, String> {
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
 fn parse_authority(authority: &str, default_port: u16) -> Result<(String, u16), String> {
-    if authority.is_empty() {
-        return Err("the address has no host name".to_string());
-    }
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (inner, after) = rest.split_once(']').ok_or_else(|| {
-            format!(
-                "missing ] after the IPv6 address in {:?}",
-                shorten(authority)
-            )
-        })?;
-        let ip: Ipv6Addr = inner
-            .parse()
-            .map_err(|_| format!("[{}] is not a valid IPv6 address", shorten(inner)))?;
-        let port = match after {
-            "" => None,
-            _ => match after.strip_prefix(':') {
-                Some(p) => Some(p),
-                None => {
-                    return Err(format!(
-                        "unexpected {:?} after the IPv6 address",
-                        shorten(after)
-                    ));
-                }
-            },
-        };
-        (ip.to_string(), port)
-    } else {
-        match authority.matches(':').count() {
-            0 => (normalize_host(authority)?, None),
-            1 => {
-                let (h, p) = authority.split_once(':').unwrap_or((authority, ""));
-                (normalize_host(h)?, Some(p))
-            }
-            _ => {
-                return Err(format!(
-                    "IPv6 addresses must be written in brackets, e.g. [{}]",
-                    shorten(authority)
-                ));
-            }
-        }
+    let (host, port) = split_authority(authority).map_err(AuthorityError::describe)?;
+    let host = match host {
+        AuthorityHost::Ipv6(ip) => ip.to_string(),
+        AuthorityHost::Text(h) => normalize_host(h)?,
     };
     let port = match port {
         None => default_port,
         Some(p) => parse_port(p)?,
     };
     Ok((host, port))
-}
-
-fn parse_port(p: &str) -> Result<u16, String> {
-    if p.is_empty() {
-        return Err("the port after : is empty".to_string());
-    }
-    if !p.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("port {:?} is not a number", shorten(p)));
-    }
-    match p.parse::<u16>() {
-        Ok(0) | Err(_) => Err(format!("port {} is out of range (1-65535)", shorten(p))),
-        Ok(port) => Ok(port),
-    }
 }
 
 /// Validates a host name or IP literal (IPv6 without brackets) for use as

@@ -13,15 +13,20 @@
 //! and parsing never touches the network. Error messages never contain the
 //! password or the undecoded user info.
 
+use std::fmt;
+
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::resolver_line::normalize_host;
 use super::secret::Secret;
-use super::{Endpoint, Origin, Target, host_for_url, shorten};
+use super::{
+    AuthorityError, AuthorityHost, Endpoint, Origin, Target, host_for_url, parse_port, shorten,
+    split_authority,
+};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SsServer {
     /// The link's `#fragment`, for labels.
     pub name: Option<String>,
@@ -35,6 +40,29 @@ pub struct SsServer {
     /// SIP003 plugin name and options, if any: such servers cannot be
     /// reached without the plugin.
     pub plugin: Option<String>,
+}
+
+impl SsServer {
+    /// The SIP003 plugin's name alone: its options may hold keys (kcptun's
+    /// `key=`, Cloak's `UID=`), hosts or paths.
+    pub fn plugin_name(&self) -> Option<&str> {
+        let plugin = self.plugin.as_deref()?;
+        Some(plugin.split(';').next().unwrap_or(plugin).trim())
+    }
+}
+
+// By hand: the derived form would print the plugin options.
+impl fmt::Debug for SsServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SsServer")
+            .field("name", &self.name)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("method", &self.method)
+            .field("password", &self.password)
+            .field("plugin", &self.plugin_name())
+            .finish()
+    }
 }
 
 /// Methods the probe can speak, with the key size of the 2022 ones.
@@ -198,54 +226,19 @@ fn parse_legacy(encoded: &str) -> Result<(String, String, String, u16), String> 
 
 /// `host:port` or `[v6]:port`; the port is required.
 fn parse_authority(authority: &str) -> Result<(String, u16), String> {
-    if authority.is_empty() {
-        return Err("the ss:// link has no server address after @".to_string());
-    }
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (inner, after) = rest.split_once(']').ok_or_else(|| {
-            format!(
-                "missing ] after the IPv6 address in {:?}",
-                shorten(authority)
-            )
-        })?;
-        let ip: std::net::Ipv6Addr = inner
-            .parse()
-            .map_err(|_| format!("[{}] is not a valid IPv6 address", shorten(inner)))?;
-        let port = after.strip_prefix(':').ok_or_else(|| {
-            if after.is_empty() {
-                "the ss:// link has no port after the server address".to_string()
-            } else {
-                format!("unexpected {:?} after the IPv6 address", shorten(after))
-            }
-        })?;
-        (ip.to_string(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            None => {
-                return Err("the ss:// link has no port after the server address".to_string());
-            }
-            Some((h, _)) if h.contains(':') => {
-                return Err(format!(
-                    "IPv6 addresses must be written in brackets, e.g. [{}]:8388",
-                    shorten(h)
-                ));
-            }
-            Some((h, p)) => (normalize_host(h)?, p),
-        }
-    };
+    let (host, port) = split_authority(authority).map_err(|e| match e {
+        AuthorityError::Empty => "the ss:// link has no server address after @",
+        e => e.describe(),
+    })?;
+    let port = port.ok_or("the ss:// link has no port after the server address")?;
     if port.contains('/') {
         return Err("an ss:// link has no path after the port".to_string());
     }
-    if port.is_empty() {
-        return Err("the port after : is empty".to_string());
-    }
-    if !port.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("port {:?} is not a number", shorten(port)));
-    }
-    match port.parse::<u16>() {
-        Ok(0) | Err(_) => Err(format!("port {} is out of range (1-65535)", shorten(port))),
-        Ok(p) => Ok((host, p)),
-    }
+    let host = match host {
+        AuthorityHost::Ipv6(ip) => ip.to_string(),
+        AuthorityHost::Text(h) => normalize_host(h)?,
+    };
+    Ok((host, parse_port(port)?))
 }
 
 /// Lower-cases the method and checks the probe can speak it.
@@ -554,6 +547,22 @@ mod tests {
         );
         let (_, s) = ok(&format!("ss://{ui}@h.example:443/?plugin=v2ray-plugin"));
         assert_eq!(s.plugin.as_deref(), Some("v2ray-plugin"));
+        assert_eq!(s.plugin_name(), Some("v2ray-plugin"));
+    }
+
+    /// Debug shows the plugin's name, never its options (kcptun's key,
+    /// Cloak's UID) nor the password.
+    #[test]
+    fn debug_hides_plugin_options_and_password() {
+        let ui = b64url(&format!("aes-256-gcm:{PW}"));
+        let (ep, s) = ok(&format!(
+            "ss://{ui}@h.example:443/?plugin=kcptun%3Bkey%3Dkcp-secret%3Bcrypt%3Daes#n"
+        ));
+        assert_eq!(s.plugin_name(), Some("kcptun"));
+        for text in [format!("{s:?}"), format!("{ep:?}")] {
+            assert!(text.contains("kcptun"), "{text}");
+            assert!(!text.contains("kcp-secret") && !text.contains(PW), "{text}");
+        }
     }
 
     #[test]

@@ -6,14 +6,17 @@
 //! its value.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::path::Path;
 
 use base64::Engine as _;
 
 use super::resolver_line::normalize_host;
 use super::secret::Secret;
-use super::{Catalog, Endpoint, Origin, ParseError, Target, host_for_url, shorten};
+use super::{
+    AuthorityError, AuthorityHost, Catalog, Endpoint, Origin, ParseError, Target, host_for_url,
+    parse_port, shorten, split_authority,
+};
 
 /// Most junk packets AmneziaWG allows before a handshake.
 const MAX_JUNK_COUNT: u16 = 128;
@@ -444,31 +447,19 @@ fn parse_endpoint(value: &str) -> Result<(String, u16), String> {
             shorten(value)
         )
     };
-    if value.is_empty() {
-        return Err("Endpoint is empty: write host:port, or [IPv6]:port".into());
-    }
-    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
-        let (inside, after) = rest
-            .split_once(']')
-            .ok_or_else(|| bad("has no closing bracket"))?;
-        let ip: Ipv6Addr = inside
-            .parse()
-            .map_err(|_| bad("has no IPv6 address in its brackets"))?;
-        let port = after.strip_prefix(':').ok_or_else(|| bad("has no port"))?;
-        (ip.to_string(), port)
-    } else {
-        let (host, port) = value.rsplit_once(':').ok_or_else(|| bad("has no port"))?;
-        if host.contains(':') {
-            return Err(bad("is an IPv6 address without brackets"));
-        }
-        let host = normalize_host(host).map_err(|m| format!("Endpoint: {m}"))?;
-        (host, port)
+    let (host, port) = split_authority(value).map_err(|e| match e {
+        AuthorityError::Empty => "Endpoint is empty: write host:port, or [IPv6]:port".to_string(),
+        AuthorityError::UnclosedBracket => bad("has no closing bracket"),
+        AuthorityError::BadIpv6 => bad("has no IPv6 address in its brackets"),
+        AuthorityError::AfterBracket => bad("has no port"),
+        AuthorityError::UnbracketedIpv6 => bad("is an IPv6 address without brackets"),
+    })?;
+    let port = port.ok_or_else(|| bad("has no port"))?;
+    let host = match host {
+        AuthorityHost::Ipv6(ip) => ip.to_string(),
+        AuthorityHost::Text(h) => normalize_host(h).map_err(|m| format!("Endpoint: {m}"))?,
     };
-    let port = port
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| bad("has no valid port (1-65535)"))?;
+    let port = parse_port(port).map_err(|_| bad("has no valid port (1-65535)"))?;
     Ok((host, port))
 }
 

@@ -29,32 +29,24 @@ use tokio_rustls::TlsConnector;
 
 use super::failure::{from_io, scrub};
 use super::vpn::{self, FailKind, VpnEvidence, VpnOutcome};
-use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder, timed_step};
+use super::{ProbeConfig, Recorder, timed_step};
 use crate::catalog::share_link::{LinkProtocol, LinkSecurity, ShareLink};
 use crate::catalog::{Endpoint, Target};
 use crate::measurement::{Failure, Operation};
 
 pub struct FrontProbe;
 
-impl Probe for FrontProbe {
-    fn run<'a>(
-        &'a self,
-        endpoint: &'a Endpoint,
-        config: &'a ProbeConfig,
-        rec: &'a Recorder,
-    ) -> BoxFuture<'a, Evidence> {
-        Box::pin(async move {
-            let evidence = match &endpoint.target {
-                Target::ProxyLink(link) => probe(link, config, rec).await,
-                // The engine never routes anything else here.
-                _ => VpnEvidence::failed(
-                    Operation::TcpConnect,
-                    Failure::Unknown("not a share link".into()),
-                    FailKind::Unsupported,
-                ),
-            };
-            Evidence::Vpn(Box::new(evidence))
-        })
+vpn::impl_vpn_probe!(FrontProbe, probe_endpoint);
+
+async fn probe_endpoint(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> VpnEvidence {
+    match &endpoint.target {
+        Target::ProxyLink(link) => probe(link, config, rec).await,
+        // The engine never routes anything else here.
+        _ => VpnEvidence::failed(
+            Operation::TcpConnect,
+            Failure::Unknown("not a share link".into()),
+            FailKind::Unsupported,
+        ),
     }
 }
 
@@ -73,6 +65,9 @@ pub const NOTE_REALITY_CERT: &str = "REALITY link: the certificate should be the
 pub const NOTE_PORT_HOPPING: &str =
     "the link lists several ports (port hopping); only the first one was checked";
 pub const NOTE_PIN_OK: &str = "the server certificate matches the link's pinSHA256";
+pub const NOTE_TLS_SILENT: &str = "the TCP connection worked but the TLS handshake got no \
+     answer: the server may be overloaded, or something on the path silently drops its TLS \
+     (for example by server name)";
 
 /// The fingerprint note, e.g. for `fp=chrome`.
 pub fn fingerprint_note(fp: &str) -> String {
@@ -176,8 +171,13 @@ impl Plan {
         }
     }
 
+    /// The server name that goes out as SNI, if any.
+    fn sni_sent(&self) -> Option<&str> {
+        (self.send_sni && !self.sni_is_ip()).then_some(self.name.as_str())
+    }
+
     fn send_sni_word(&self) -> Option<String> {
-        (self.send_sni && !self.sni_is_ip()).then(|| format!("sni={}", self.name))
+        self.sni_sent().map(|name| format!("sni={name}"))
     }
 
     fn sni_is_ip(&self) -> bool {
@@ -242,16 +242,9 @@ async fn probe(link: &ShareLink, config: &ProbeConfig, rec: &Recorder) -> VpnEvi
     if let Some(e) = unsupported(link) {
         return e;
     }
-    let addrs = match vpn::resolve(&link.host, link.port, config, rec).await {
-        Ok(a) if !a.is_empty() => a,
-        Ok(_) => {
-            return VpnEvidence::failed(
-                Operation::Resolve,
-                Failure::DnsNoAnswer,
-                FailKind::Resolve,
-            );
-        }
-        Err(f) => return VpnEvidence::failed(Operation::Resolve, f, FailKind::Resolve),
+    let addrs = match vpn::resolve_or_evidence(&link.host, link.port, config, rec).await {
+        Ok(a) => a,
+        Err(e) => return e,
     };
     let plan = Plan::new(link);
     let results = join_all(
@@ -410,19 +403,8 @@ async fn tls_handshake(
             handshake_failed(rec, started, plan, f, kind)
         }
         Ok(Ok(mut stream)) => {
-            let conn = stream.get_ref().1;
-            let version = conn
-                .protocol_version()
-                .map(|v| format!("{v:?}"))
-                .unwrap_or_else(|| "?".into());
-            let alpn = conn
-                .alpn_protocol()
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .unwrap_or_else(|| "none".into());
             let detail = join_words([
-                plan.send_sni_word(),
-                Some(version),
-                Some(format!("alpn={alpn}")),
+                Some(super::resolver::describe_tls(&stream, plan.sni_sent())),
                 plan.fingerprint.as_ref().map(|fp| format!("fp={fp}")),
                 plan.insecure.then(|| "verify=off".to_string()),
             ]);
@@ -503,12 +485,17 @@ async fn quic_handshake(
     plan: &Plan,
     config: &ProbeConfig,
 ) -> Result<QuicDone, (Failure, FailKind)> {
-    let unsupported = |msg: String| (Failure::Unknown(scrub(&msg)), FailKind::Unsupported);
+    let unsupported = |msg: &str| (Failure::Unknown(msg.to_string()), FailKind::Unsupported);
+    // Checked here as on the TCP path, so quinn never gets a name it would
+    // reject: its error quotes the name.
+    if super::tls::server_name(&plan.name).is_none() {
+        return Err(unsupported("the link's server name is not valid for TLS"));
+    }
     let tls = plan
         .client_config(config)
         .map_err(|f| (f, FailKind::Unsupported))?;
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
-        .map_err(|e| unsupported(format!("QUIC TLS setup: {e}")))?;
+        .map_err(|_| unsupported("QUIC TLS setup: no TLS 1.3 cipher suite for QUIC"))?;
     let mut client = quinn::ClientConfig::new(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
     // quinn gives up on a silent handshake after the idle timeout; the
@@ -531,11 +518,14 @@ async fn quic_handshake(
     .map_err(|e| (from_io(&e), FailKind::Transport))?;
     let connecting = endpoint
         .connect_with(client, addr, &plan.name)
-        .map_err(|e| unsupported(format!("QUIC connect: {e}")))?;
+        .map_err(|e| unsupported(connect_error_text(&e)))?;
     let t = Instant::now();
     let result = tokio::select! {
         r = connecting => r.map_err(|e| quic_failure(&e)),
-        f = socket.icmp_error() => Err(icmp_kind(f)),
+        f = socket.icmp_error() => {
+            let kind = vpn::udp_fail_kind(&f);
+            Err((f, kind))
+        }
         _ = tokio::time::sleep(config.step_timeout) => {
             Err((Failure::GenericTimeout, FailKind::Transport))
         }
@@ -574,10 +564,17 @@ async fn quic_handshake(
     }
 }
 
-fn icmp_kind(f: Failure) -> (Failure, FailKind) {
-    match f {
-        Failure::ConnectionRefused => (f, FailKind::PortUnreachable),
-        other => (other, FailKind::Transport),
+/// Words for quinn's refusal to start a connection. Some variants carry
+/// the server name or address, so its own message is never used.
+fn connect_error_text(e: &quinn::ConnectError) -> &'static str {
+    use quinn::ConnectError as E;
+    match e {
+        E::InvalidServerName(_) => "QUIC connect: the link's server name is not valid for TLS",
+        E::InvalidRemoteAddress(_) => "QUIC connect: the server address cannot be used",
+        E::UnsupportedVersion => "QUIC connect: unsupported QUIC version",
+        E::EndpointStopping => "QUIC connect: the local endpoint is stopping",
+        E::CidsExhausted => "QUIC connect: no connection IDs left",
+        E::NoDefaultClientConfig => "QUIC connect: no client configuration",
     }
 }
 
@@ -717,6 +714,9 @@ fn summarize(results: &[AttemptResult], link: &ShareLink, plan: &Plan) -> VpnEvi
                 if link.security == LinkSecurity::Reality && *kind == FailKind::Certificate {
                     e.notes.push(NOTE_REALITY_CERT.to_string());
                 }
+                if *op == Operation::TlsHandshake && failure.is_timeout() {
+                    e.notes.push(NOTE_TLS_SILENT.to_string());
+                }
                 e
             }
             // No address at all (resolve guards against it) or unreachable.
@@ -763,6 +763,8 @@ impl WatchedSocket {
         };
         let sock = std::net::UdpSocket::bind(local)?;
         sock.connect(peer)?;
+        // Host and network unreachable too, not only port unreachable.
+        vpn::recv_icmp_errors(&sock, peer.is_ipv4());
         sock.set_nonblocking(true)?;
         let state = UdpSocketState::new((&sock).into())?;
         let io = tokio::net::UdpSocket::from_std(sock)?;
@@ -817,6 +819,9 @@ impl WatchedSocket {
                         if let Ok(Some(e)) = self.io.take_error() {
                             self.note(&e);
                         }
+                        // The socket stays in error while its queue holds
+                        // anything: empty it, or this wakes again at once.
+                        vpn::drain_error_queue(&self.io);
                         Err::<(), _>(io::ErrorKind::WouldBlock.into())
                     });
                 }
@@ -1004,14 +1009,64 @@ mod tests {
             quic_failure(&quinn::ConnectionError::Reset),
             (Failure::ConnectionReset, FailKind::Transport)
         );
-        assert_eq!(
-            icmp_kind(Failure::ConnectionRefused),
-            (Failure::ConnectionRefused, FailKind::PortUnreachable)
-        );
-        assert_eq!(
-            icmp_kind(Failure::HostUnreachable),
-            (Failure::HostUnreachable, FailKind::Transport)
-        );
+    }
+
+    /// quinn's ConnectError texts quote the server name or address; ours
+    /// never do.
+    #[test]
+    fn connect_errors_never_quote_the_link() {
+        let name = "secret-front.example";
+        for e in [
+            quinn::ConnectError::InvalidServerName(name.to_string()),
+            quinn::ConnectError::InvalidRemoteAddress("192.0.2.7:443".parse().unwrap()),
+            quinn::ConnectError::UnsupportedVersion,
+        ] {
+            let text = connect_error_text(&e);
+            assert!(
+                !text.contains(name) && !text.contains("192.0.2.7"),
+                "{text}"
+            );
+        }
+    }
+
+    /// A name quinn would refuse is refused before quinn sees it, with a
+    /// failure that does not quote it.
+    #[tokio::test]
+    async fn invalid_quic_server_name_is_not_quoted() {
+        let mut l = link("hy2://a@h.test:443?sni=ok.test");
+        l.sni = Some("bad name!secret".into());
+        let plan = Plan::new(&l);
+        let config = ProbeConfig::default();
+        let Err((f, kind)) =
+            quic_handshake("127.0.0.1:9".parse().unwrap(), &l, &plan, &config).await
+        else {
+            panic!("an invalid name must fail");
+        };
+        assert_eq!(kind, FailKind::Unsupported);
+        assert!(!f.to_string().contains("secret"), "{f}");
+    }
+
+    /// ICMP errors read on the QUIC socket: host unreachable is the
+    /// transport's, port unreachable says nothing listens.
+    #[tokio::test]
+    async fn quic_socket_reads_icmp_errors() {
+        for (err, failure, kind) in [
+            (
+                io::Error::from_raw_os_error(libc::EHOSTUNREACH),
+                Failure::HostUnreachable,
+                FailKind::Transport,
+            ),
+            (
+                io::ErrorKind::ConnectionRefused.into(),
+                Failure::ConnectionRefused,
+                FailKind::PortUnreachable,
+            ),
+        ] {
+            let s = WatchedSocket::connected_to("127.0.0.1:9".parse().unwrap()).unwrap();
+            s.note(&err);
+            let f = s.icmp.get().cloned().unwrap();
+            assert_eq!((vpn::udp_fail_kind(&f), f), (kind, failure));
+        }
     }
 
     #[test]
@@ -1075,6 +1130,19 @@ mod tests {
                 ..
             }
         ));
+        assert!(!e.notes.contains(&NOTE_TLS_SILENT.to_string()));
+        // TLS silent after the TCP connect worked: said in words.
+        let silent = AttemptResult::failed(
+            Operation::TlsHandshake,
+            Failure::GenericTimeout,
+            FailKind::Transport,
+        );
+        let e = summarize(&[silent], &l, &plan);
+        assert!(
+            e.notes.contains(&NOTE_TLS_SILENT.to_string()),
+            "{:?}",
+            e.notes
+        );
         let front = AttemptResult::Front {
             ms: 12.5,
             pin_checked: false,

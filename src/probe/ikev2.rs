@@ -2,10 +2,12 @@
 //! 4500 (behind the 4-byte non-ESP marker, RFC 3948). Every IKEv2
 //! responder answers a well-formed `IKE_SA_INIT` from anyone, before any
 //! credentials are involved: with its own SA, or with a notify
-//! (`INVALID_KE_PAYLOAD`, `NO_PROPOSAL_CHOSEN`, `COOKIE`). Any reply that
-//! carries our random initiator SPI and the Response flag proves a live
-//! IKEv2 server on this path; logging in is not attempted (it needs the
-//! VPN's certificates or EAP credentials).
+//! (`INVALID_KE_PAYLOAD`, `NO_PROPOSAL_CHOSEN`, `COOKIE`). A reply that
+//! carries our random initiator SPI and the Response flag, is an IKEv2
+//! `IKE_SA_INIT` response (version 2, exchange 34, message ID 0) and holds
+//! an SA, a KE or a notify proves a live IKEv2 server on this path;
+//! logging in is not attempted (it needs the VPN's certificates or EAP
+//! credentials).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -13,23 +15,14 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use sha1::{Digest, Sha1};
 
-use super::vpn::{self, FailKind, VpnEvidence};
-use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder};
+use super::vpn::{self, FailKind, Resend, VpnEvidence};
+use super::{ProbeConfig, Recorder};
 use crate::catalog::{Endpoint, Target};
 use crate::measurement::{Failure, Operation};
 
 pub struct IkeProbe;
 
-impl Probe for IkeProbe {
-    fn run<'a>(
-        &'a self,
-        endpoint: &'a Endpoint,
-        config: &'a ProbeConfig,
-        rec: &'a Recorder,
-    ) -> BoxFuture<'a, Evidence> {
-        Box::pin(async move { Evidence::Vpn(Box::new(probe(endpoint, config, rec).await)) })
-    }
-}
+vpn::impl_vpn_probe!(IkeProbe, probe);
 
 /// IKE's standard port.
 const IKE_PORT: u16 = 500;
@@ -39,6 +32,9 @@ const NAT_T_PORT: u16 = 4500;
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// Longest cookie a responder may send (RFC 7296 §2.6).
 const MAX_COOKIE: usize = 64;
+/// The failure when only replies that are no valid `IKE_SA_INIT` response
+/// carried our SPI.
+const BAD_REPLY: &str = "reply with our SPI is not an IKEv2 IKE_SA_INIT response";
 
 // RFC 7296 numbers.
 const EXCHANGE_IKE_SA_INIT: u8 = 34;
@@ -119,9 +115,13 @@ pub enum IkeReply {
     Cookie(Vec<u8>),
     /// Some other error notify.
     Notify(u16),
-    /// A reply with our SPI but nothing we recognise.
-    Other,
 }
+
+/// A datagram with our SPI and the Response flag that is still no valid
+/// `IKE_SA_INIT` response: another exchange, version or message ID, or no
+/// SA, KE or notify in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadReply;
 
 impl IkeReply {
     pub fn describe(&self) -> String {
@@ -136,7 +136,6 @@ impl IkeReply {
             IkeReply::Cookie(_) => "COOKIE".to_string(),
             IkeReply::Notify(N_INVALID_SYNTAX) => "INVALID_SYNTAX".to_string(),
             IkeReply::Notify(n) => format!("error notify {n}"),
-            IkeReply::Other => "a reply carrying our SPI".to_string(),
         }
     }
 }
@@ -158,11 +157,18 @@ impl IkeAnswer {
     }
 }
 
-/// Result of one `IKE_SA_INIT` exchange towards one address and port;
-/// the duration is the first reply's round trip.
+/// Result of one `IKE_SA_INIT` exchange towards one address and port.
 struct Attempt {
     addr: SocketAddr,
-    result: Result<(IkeAnswer, Duration), Failure>,
+    result: Result<Answered, Failure>,
+}
+
+struct Answered {
+    answer: IkeAnswer,
+    /// The first reply's round trip, from the first send of the request.
+    rtt: Duration,
+    /// How often the request went out before that reply.
+    sends: usize,
 }
 
 async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> VpnEvidence {
@@ -177,16 +183,9 @@ async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> Vpn
         Some(p) => vec![p],
         None => vec![IKE_PORT, NAT_T_PORT],
     };
-    let addrs = match vpn::resolve(&target.host, IKE_PORT, config, rec).await {
-        Ok(a) if !a.is_empty() => a,
-        Ok(_) => {
-            return VpnEvidence::failed(
-                Operation::Resolve,
-                Failure::DnsNoAnswer,
-                FailKind::Resolve,
-            );
-        }
-        Err(f) => return VpnEvidence::failed(Operation::Resolve, f, FailKind::Resolve),
+    let addrs = match vpn::resolve_or_evidence(&target.host, IKE_PORT, config, rec).await {
+        Ok(a) => a,
+        Err(e) => return e,
     };
     // Every address and port at once: the verdict must not wait for one
     // silent port before trying the next.
@@ -203,41 +202,67 @@ async fn attempt(addr: SocketAddr, config: &ProbeConfig, rec: &Recorder) -> Atte
     let started = rec.begin(Operation::IkeSaInit, Some(addr.to_string()));
     let result = exchange(addr, config.step_timeout).await;
     let (failure, detail) = match &result {
-        Ok((reply, _)) => (None, Some(reply.describe())),
+        Ok(a) if a.sends > 1 => (
+            None,
+            Some(format!(
+                "{} (after {} sends; round trip from the first)",
+                a.answer.describe(),
+                a.sends
+            )),
+        ),
+        Ok(a) => (None, Some(a.answer.describe())),
         Err(f) => (Some(f.clone()), None),
     };
     rec.finish(started, failure, detail, Vec::new());
     Attempt { addr, result }
 }
 
-async fn exchange(addr: SocketAddr, total: Duration) -> Result<(IkeAnswer, Duration), Failure> {
+async fn exchange(addr: SocketAddr, total: Duration) -> Result<Answered, Failure> {
     let deadline = Instant::now() + total;
     let sock = vpn::udp_connect(addr).await?;
     let local = sock.local_addr().map_err(|e| super::failure::from_io(&e))?;
     let req = SaInit::new();
     let nat_t = addr.port() == NAT_T_PORT;
     let msg = req.encode(local, addr, nat_t, None);
-    let (reply, rtt) = vpn::udp_round_trip(
+    let mut bad = 0usize;
+    let first = vpn::udp_exchange(
         &sock,
         total,
         RETRY_EVERY,
         // A retransmission is the identical message (RFC 7296 §2.1).
+        Resend::Identical,
         || vec![msg.clone()],
-        |dgram| parse_reply(dgram, &req.spi),
+        // Invalid replies with our SPI are kept waiting past: a valid one
+        // may still come.
+        |dgram| match parse_reply(dgram, &req.spi)? {
+            Ok(reply) => Some(reply),
+            Err(BadReply) => {
+                bad += 1;
+                None
+            }
+        },
     )
-    .await?;
-    let first = IkeAnswer {
-        reply,
-        after_cookie: false,
+    .await
+    .map_err(|f| match f {
+        Failure::GenericTimeout if bad > 0 => Failure::Unknown(BAD_REPLY.into()),
+        f => f,
+    })?;
+    let answered = Answered {
+        answer: IkeAnswer {
+            reply: first.value,
+            after_cookie: false,
+        },
+        rtt: first.rtt,
+        sends: first.sends,
     };
     // The COOKIE already proves a live responder; echoing it (RFC 7296
     // §2.6) only learns what the server would have said.
-    let IkeReply::Cookie(cookie) = &first.reply else {
-        return Ok((first, rtt));
+    let IkeReply::Cookie(cookie) = &answered.answer.reply else {
+        return Ok(answered);
     };
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() || cookie.is_empty() || cookie.len() > MAX_COOKIE {
-        return Ok((first, rtt));
+        return Ok(answered);
     }
     let retry = req.encode(local, addr, nat_t, Some(cookie));
     let second = vpn::udp_round_trip(
@@ -247,18 +272,22 @@ async fn exchange(addr: SocketAddr, total: Duration) -> Result<(IkeAnswer, Durat
         || vec![retry.clone()],
         // Late copies of the first COOKIE (answers to retransmissions)
         // are not the answer to the retry.
-        |dgram| parse_reply(dgram, &req.spi).filter(|r| r != &first.reply),
+        |dgram| {
+            parse_reply(dgram, &req.spi)?
+                .ok()
+                .filter(|r| r != &answered.answer.reply)
+        },
     )
     .await;
     Ok(match second {
-        Ok((reply, _)) => (
-            IkeAnswer {
+        Ok((reply, _)) => Answered {
+            answer: IkeAnswer {
                 reply,
                 after_cookie: true,
             },
-            rtt,
-        ),
-        Err(_) => (first, rtt),
+            ..answered
+        },
+        Err(_) => answered,
     })
 }
 
@@ -268,16 +297,13 @@ fn judge(attempts: &[Attempt], ports: &[u16]) -> VpnEvidence {
         .map(|p| format!("UDP {p}"))
         .collect::<Vec<_>>()
         .join(" and ");
-    let answered: Vec<(&Attempt, &IkeAnswer, Duration)> = attempts
+    let answered: Vec<(&Attempt, &Answered)> = attempts
         .iter()
-        .filter_map(|a| match &a.result {
-            Ok((reply, rtt)) => Some((a, reply, *rtt)),
-            Err(_) => None,
-        })
+        .filter_map(|a| a.result.as_ref().ok().map(|r| (a, r)))
         .collect();
-    if let Some(&(_, reply, rtt)) = answered.iter().min_by_key(|(_, _, rtt)| *rtt) {
-        let mut e = VpnEvidence::verified(rtt.as_secs_f64() * 1000.0);
-        let mut live_ports: Vec<u16> = answered.iter().map(|(a, _, _)| a.addr.port()).collect();
+    if let Some(&(_, best)) = answered.iter().min_by_key(|(_, r)| r.rtt) {
+        let mut e = VpnEvidence::verified(best.rtt.as_secs_f64() * 1000.0);
+        let mut live_ports: Vec<u16> = answered.iter().map(|(a, _)| a.addr.port()).collect();
         live_ports.sort_unstable();
         live_ports.dedup();
         let live = live_ports
@@ -288,8 +314,15 @@ fn judge(attempts: &[Attempt], ports: &[u16]) -> VpnEvidence {
         e = e.with_note(format!(
             "An IKEv2 server answered on {live}: {}. It answers before any login, so this \
              proves the server is reachable, not that your credentials work.",
-            reply.describe()
+            best.answer.describe()
         ));
+        if best.sends > 1 {
+            e = e.with_note(format!(
+                "The answer came after {} sends of the same request; the round trip is \
+                 counted from the first, so it may be overstated.",
+                best.sends
+            ));
+        }
         for p in ports.iter().filter(|p| !live_ports.contains(p)) {
             let why = attempts
                 .iter()
@@ -304,15 +337,31 @@ fn judge(attempts: &[Attempt], ports: &[u16]) -> VpnEvidence {
         return e;
     }
 
-    let failures: Vec<&Failure> = attempts
+    let failures: Vec<(&Failure, FailKind)> = attempts
         .iter()
         .filter_map(|a| a.result.as_ref().err())
+        .map(|f| (f, attempt_kind(f)))
         .collect();
-    let refused = failures
-        .iter()
-        .filter(|f| matches!(f, Failure::ConnectionRefused))
-        .count();
-    let silent = failures.iter().filter(|f| f.is_timeout()).count();
+    let count = |k: FailKind| failures.iter().filter(|(_, fk)| *fk == k).count();
+    let (bad, refused, silent) = (
+        count(FailKind::BadResponse),
+        count(FailKind::PortUnreachable),
+        count(FailKind::NoResponse),
+    );
+    if bad > 0 {
+        // Something answered with our SPI: more telling than any silence.
+        return VpnEvidence::failed(
+            Operation::IkeSaInit,
+            Failure::Unknown(BAD_REPLY.into()),
+            FailKind::BadResponse,
+        )
+        .with_note(
+            "Replies carrying this probe's SPI came back, but none was a valid IKEv2 \
+             IKE_SA_INIT response (wrong exchange type, version or message ID, or nothing an \
+             IKEv2 server says): not an IKEv2 server, or something on the path answering in \
+             its place.",
+        );
+    }
     if refused > 0 {
         let mut e = VpnEvidence::failed(
             Operation::IkeSaInit,
@@ -344,9 +393,18 @@ fn judge(attempts: &[Attempt], ports: &[u16]) -> VpnEvidence {
     // Local or routing errors (host unreachable, no route, ...).
     let failure = failures
         .iter()
-        .find(|f| !f.is_timeout())
-        .map_or(Failure::GenericTimeout, |f| (*f).clone());
+        .find(|(f, _)| !f.is_timeout())
+        .map_or(Failure::GenericTimeout, |(f, _)| (*f).clone());
     VpnEvidence::failed(Operation::IkeSaInit, failure, FailKind::Transport)
+}
+
+/// How one attempt's failure reads: ICMP and silence as for any UDP
+/// exchange, invalid replies with our SPI as a bad response.
+fn attempt_kind(f: &Failure) -> FailKind {
+    match f {
+        Failure::Unknown(m) if m == BAD_REPLY => FailKind::BadResponse,
+        f => vpn::udp_fail_kind(f),
+    }
 }
 
 /// One `IKE_SA_INIT` request: its SPI, curve25519 public value and nonce
@@ -491,9 +549,11 @@ fn nat_hash(spi: &[u8; 8], addr: SocketAddr) -> [u8; 20] {
 }
 
 /// Reads a datagram as a reply to our `IKE_SA_INIT` (with or without the
-/// non-ESP marker); `None` unless it carries our SPI and the Response flag.
-/// Bounds-checked throughout: garbage yields `None`, never a panic.
-pub fn parse_reply(dgram: &[u8], spi: &[u8; 8]) -> Option<IkeReply> {
+/// non-ESP marker): `None` unless it carries our SPI and the Response flag;
+/// [`BadReply`] unless it is an IKEv2 `IKE_SA_INIT` response (major
+/// version 2, exchange 34, message ID 0) with an SA, KE or notify we read.
+/// Bounds-checked throughout: garbage never panics.
+pub fn parse_reply(dgram: &[u8], spi: &[u8; 8]) -> Option<Result<IkeReply, BadReply>> {
     // An IKE SPI is never zero, so four zero bytes can only be the marker.
     let msg = match dgram.strip_prefix(&[0u8; 4]) {
         Some(rest) => rest,
@@ -502,6 +562,14 @@ pub fn parse_reply(dgram: &[u8], spi: &[u8; 8]) -> Option<IkeReply> {
     let header = msg.get(..HEADER_LEN)?;
     if header[..8] != spi[..] || header[19] & FLAG_RESPONSE == 0 {
         return None;
+    }
+    // Only the major version must match (RFC 7296 §3.1); the ID of an
+    // IKE_SA_INIT response is that of the request, 0.
+    if header[17] >> 4 != VERSION_2_0 >> 4
+        || header[18] != EXCHANGE_IKE_SA_INIT
+        || header[20..24] != [0u8; 4]
+    {
+        return Some(Err(BadReply));
     }
     let declared = u32::from_be_bytes([header[24], header[25], header[26], header[27]]);
     let end = usize::try_from(declared).map_or(msg.len(), |d| d.min(msg.len()));
@@ -543,16 +611,18 @@ pub fn parse_reply(dgram: &[u8], spi: &[u8; 8]) -> Option<IkeReply> {
         pos += len;
     }
     Some(match error_notify {
-        Some((N_INVALID_KE_PAYLOAD, data)) => IkeReply::InvalidKe {
+        Some((N_INVALID_KE_PAYLOAD, data)) => Ok(IkeReply::InvalidKe {
             group: data.get(..2).map(|g| u16::from_be_bytes([g[0], g[1]])),
+        }),
+        Some((N_NO_PROPOSAL_CHOSEN, _)) => Ok(IkeReply::NoProposalChosen),
+        Some((kind, _)) => Ok(IkeReply::Notify(kind)),
+        None => match cookie {
+            Some(c) => Ok(IkeReply::Cookie(c)),
+            None if saw_sa || ke_group.is_some() => Ok(IkeReply::SaChosen {
+                group: ke_group.or(sa_group),
+            }),
+            None => Err(BadReply),
         },
-        Some((N_NO_PROPOSAL_CHOSEN, _)) => IkeReply::NoProposalChosen,
-        Some((kind, _)) => IkeReply::Notify(kind),
-        None if cookie.is_some() => IkeReply::Cookie(cookie.unwrap_or_default()),
-        None if saw_sa || ke_group.is_some() => IkeReply::SaChosen {
-            group: ke_group.or(sa_group),
-        },
-        None => IkeReply::Other,
     })
 }
 
@@ -746,19 +816,101 @@ mod tests {
                 IkeReply::SaChosen { group: Some(31) },
                 "SA chosen (group 31)",
             ),
-            (
-                response(&SPI, 0x20, &[]),
-                IkeReply::Other,
-                "a reply carrying our SPI",
-            ),
         ];
         for (wire, want, text) in cases {
-            assert_eq!(parse_reply(&wire, &SPI), Some(want.clone()));
+            assert_eq!(parse_reply(&wire, &SPI), Some(Ok(want.clone())));
             assert_eq!(want.describe(), text);
             // Same reply behind the non-ESP marker (port 4500).
             let mut marked = vec![0u8; 4];
             marked.extend(&wire);
-            assert_eq!(parse_reply(&marked, &SPI), Some(want));
+            assert_eq!(parse_reply(&marked, &SPI), Some(Ok(want)));
+        }
+    }
+
+    /// Our SPI and the Response flag are not enough: the header must be an
+    /// IKEv2 IKE_SA_INIT response and something in it must be readable.
+    #[test]
+    fn replies_with_our_spi_but_not_sa_init_are_bad() {
+        let notify_p = (PL_NOTIFY, notify(N_NO_PROPOSAL_CHOSEN, &[]));
+        let valid = response(&SPI, 0x20, std::slice::from_ref(&notify_p));
+        assert_eq!(
+            parse_reply(&valid, &SPI),
+            Some(Ok(IkeReply::NoProposalChosen))
+        );
+        let mut wrong_exchange = valid.clone();
+        wrong_exchange[18] = 35; // IKE_AUTH
+        let mut wrong_version = valid.clone();
+        wrong_version[17] = 0x10; // IKEv1
+        let mut wrong_id = valid.clone();
+        wrong_id[23] = 1;
+        for (why, wire) in [
+            ("exchange type", wrong_exchange),
+            ("major version", wrong_version),
+            ("message id", wrong_id),
+            ("no payloads", response(&SPI, 0x20, &[])),
+            (
+                "only a nonce",
+                response(&SPI, 0x20, &[(PL_NONCE, vec![1; 32])]),
+            ),
+        ] {
+            assert_eq!(parse_reply(&wire, &SPI), Some(Err(BadReply)), "{why}");
+        }
+        // A newer minor version is fine (RFC 7296 §3.1).
+        let mut minor = valid;
+        minor[17] = 0x21;
+        assert!(matches!(parse_reply(&minor, &SPI), Some(Ok(_))));
+    }
+
+    /// A fake responder on loopback that echoes our SPI in a reply of the
+    /// wrong exchange type: never verified, a bad response once the time
+    /// is up; and a valid reply after garbage still wins.
+    #[tokio::test]
+    async fn garbage_with_our_spi_is_a_bad_response_not_a_server() {
+        use tokio::net::UdpSocket;
+        for valid_after_garbage in [false, true] {
+            let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let addr = server.local_addr().unwrap();
+            let responder = tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                while let Ok((_, from)) = server.recv_from(&mut buf).await {
+                    let spi: [u8; 8] = buf[..8].try_into().unwrap();
+                    let notify_p = (PL_NOTIFY, notify(N_NO_PROPOSAL_CHOSEN, &[]));
+                    let mut garbage = response(&spi, 0x20, std::slice::from_ref(&notify_p));
+                    garbage[18] = 37; // INFORMATIONAL
+                    let _ = server.send_to(&garbage, from).await;
+                    if valid_after_garbage {
+                        let ok = response(&spi, 0x20, &[notify_p]);
+                        let _ = server.send_to(&ok, from).await;
+                    }
+                }
+            });
+            let got = exchange(addr, Duration::from_millis(700)).await;
+            let attempt = Attempt { addr, result: got };
+            let e = judge(std::slice::from_ref(&attempt), &[addr.port()]);
+            responder.abort();
+            if valid_after_garbage {
+                assert_eq!(e.outcome, vpn::VpnOutcome::Verified, "{e:?}");
+                continue;
+            }
+            assert!(
+                matches!(
+                    &attempt.result,
+                    Err(Failure::Unknown(m)) if m == BAD_REPLY
+                ),
+                "{:?}",
+                attempt.result.as_ref().err()
+            );
+            assert!(
+                matches!(
+                    e.outcome,
+                    vpn::VpnOutcome::Failed {
+                        kind: FailKind::BadResponse,
+                        op: Operation::IkeSaInit,
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
         }
     }
 
@@ -771,6 +923,10 @@ mod tests {
             "a request"
         );
         assert!(parse_reply(&reply[..27], &SPI).is_none(), "short");
+        // Someone else's SPI in a wrong exchange: not ours at all.
+        let mut other = response(&[8; 8], 0x20, &[]);
+        other[18] = 35;
+        assert!(parse_reply(&other, &SPI).is_none());
         assert!(parse_reply(b"", &SPI).is_none());
         // Our own request reflected back is not a response.
         let (local, peer) = addrs();
@@ -815,13 +971,14 @@ mod tests {
         let ports = [500, 4500];
         let ok = |addr, ms| Attempt {
             addr,
-            result: Ok((
-                IkeAnswer {
+            result: Ok(Answered {
+                answer: IkeAnswer {
                     reply: IkeReply::NoProposalChosen,
                     after_cookie: false,
                 },
-                Duration::from_millis(ms),
-            )),
+                rtt: Duration::from_millis(ms),
+                sends: 1,
+            }),
         };
         let err = |addr, f: Failure| Attempt {
             addr,
@@ -879,6 +1036,32 @@ mod tests {
                 ..
             }
         ));
+
+        let bad = judge(
+            &[
+                err(a500, Failure::Unknown(BAD_REPLY.into())),
+                err(a4500, Failure::ConnectionRefused),
+            ],
+            &ports,
+        );
+        assert!(matches!(
+            bad.outcome,
+            vpn::VpnOutcome::Failed {
+                kind: FailKind::BadResponse,
+                ..
+            }
+        ));
+
+        let mut late = ok(a500, 1500);
+        if let Ok(a) = &mut late.result {
+            a.sends = 2;
+        }
+        let e = judge(&[late], &[500]);
+        assert!(
+            e.notes.iter().any(|n| n.contains("may be overstated")),
+            "{:?}",
+            e.notes
+        );
 
         let unreachable = judge(&[err(a500, Failure::HostUnreachable)], &[500]);
         assert!(matches!(

@@ -520,12 +520,14 @@ async fn handshake(
         operation,
         Some(addr.to_string()),
         async { connector.connect(name, tcp).await.map_err(|e| from_io(&e)) },
-        |s: &TlsStream<TcpStream>| Some(describe_tls(s, host)),
+        |s: &TlsStream<TcpStream>| Some(describe_tls(s, Some(host))),
     )
     .await
 }
 
-fn describe_tls(s: &TlsStream<TcpStream>, sni: &str) -> String {
+/// `sni=… <version> alpn=…` for a step detail; no `sni=` word when none
+/// was sent.
+pub(crate) fn describe_tls(s: &TlsStream<TcpStream>, sni: Option<&str>) -> String {
     let conn = s.get_ref().1;
     let version = conn
         .protocol_version()
@@ -535,7 +537,10 @@ fn describe_tls(s: &TlsStream<TcpStream>, sni: &str) -> String {
         .alpn_protocol()
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .unwrap_or_else(|| "none".into());
-    format!("sni={sni} {version} alpn={alpn}")
+    match sni {
+        Some(sni) => format!("sni={sni} {version} alpn={alpn}"),
+        None => format!("{version} alpn={alpn}"),
+    }
 }
 
 /// A fresh connection to the same address with a harmless server name and

@@ -27,23 +27,14 @@ use tokio::net::TcpStream;
 use super::dns::{self, SentQuery};
 use super::failure::{from_io, scrub};
 use super::vpn::{self, FailKind, VpnEvidence};
-use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder, timed_step};
+use super::{ProbeConfig, Recorder, timed_step};
 use crate::catalog::shadowsocks::SsServer;
 use crate::catalog::{Endpoint, Target};
 use crate::measurement::{Failure, Operation};
 
 pub struct ShadowsocksProbe;
 
-impl Probe for ShadowsocksProbe {
-    fn run<'a>(
-        &'a self,
-        endpoint: &'a Endpoint,
-        config: &'a ProbeConfig,
-        rec: &'a Recorder,
-    ) -> BoxFuture<'a, Evidence> {
-        Box::pin(async move { Evidence::Vpn(Box::new(probe(endpoint, config, rec).await)) })
-    }
-}
+vpn::impl_vpn_probe!(ShadowsocksProbe, probe);
 
 /// Probes `endpoint`, asking the server to relay a DNS query to
 /// `config.proxy_target`.
@@ -52,9 +43,8 @@ async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> Vpn
         return unsupported("not a Shadowsocks endpoint", None);
     };
     let server: &SsServer = server;
-    if let Some(plugin) = &server.plugin {
-        // Only the plugin's name: its options may name hosts or paths.
-        let name = plugin.split(';').next().unwrap_or(plugin).trim();
+    if let Some(name) = server.plugin_name() {
+        // Only the plugin's name: its options may hold keys, hosts or paths.
         return unsupported(
             "plugin required",
             Some(format!(
@@ -76,21 +66,14 @@ async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> Vpn
             );
         }
     };
-
-    let addrs = match vpn::resolve(&server.host, server.port, config, rec).await {
-        Ok(a) if !a.is_empty() => a,
-        Ok(_) => {
-            return VpnEvidence::failed(
-                Operation::Resolve,
-                Failure::DnsNoAnswer,
-                FailKind::Resolve,
-            );
-        }
-        Err(f) => return VpnEvidence::failed(Operation::Resolve, f, FailKind::Resolve),
-    };
-    // The key is checked before any connection, so a bad key in the link
-    // never looks like a network problem.
-    let svr_cfg = match ServerConfig::new(addrs[0], server.password.expose().clone(), method) {
+    // The key is checked before any network step, so a bad key in the link
+    // never looks like a network problem. The config's address is only a
+    // label: the stream it wraps is the one we connect ourselves.
+    let svr_cfg = match ServerConfig::new(
+        (server.host.clone(), server.port),
+        server.password.expose().clone(),
+        method,
+    ) {
         Ok(c) => c,
         // The crate's message may quote key bytes: say it in our words.
         Err(_) => {
@@ -102,6 +85,10 @@ async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> Vpn
                 )),
             );
         }
+    };
+    let addrs = match vpn::resolve_or_evidence(&server.host, server.port, config, rec).await {
+        Ok(a) => a,
+        Err(e) => return e,
     };
 
     // All addresses at once; the round trip goes through the first that

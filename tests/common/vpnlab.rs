@@ -32,6 +32,7 @@
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 // Included with `#[path]` so this file also works alone from a test; in
 // `common` that loads netns.rs a second time, on purpose (distinct name
@@ -134,5 +135,100 @@ impl VpnLab {
         assert!(name.len() <= 15, "interface name too long: {name}");
         self.register_wg_iface(&name);
         name
+    }
+}
+
+/// One `bridgescout scan … --format jsonl` run in the client namespace
+/// (see [`VpnLab::scan_jsonl`]).
+pub struct LabScan {
+    /// The JSONL records, in output order.
+    pub records: Vec<serde_json::Value>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Command, exit status, both streams, the iptables rules and the
+    /// server logs: for assertion messages.
+    pub dump: String,
+    pub elapsed: Duration,
+}
+
+impl LabScan {
+    /// The record labelled exactly `label`.
+    pub fn get(&self, label: &str) -> &serde_json::Value {
+        self.records
+            .iter()
+            .find(|r| r["label"].as_str() == Some(label))
+            .unwrap_or_else(|| panic!("no record labelled {label:?}\n{}", self.dump))
+    }
+
+    /// The first record whose label contains `part`.
+    pub fn find(&self, part: &str) -> &serde_json::Value {
+        self.records
+            .iter()
+            .find(|r| r["label"].as_str().is_some_and(|l| l.contains(part)))
+            .unwrap_or_else(|| panic!("no record with {part:?} in its label\n{}", self.dump))
+    }
+
+    /// Neither output stream contains any of `needles` (secrets, or
+    /// pieces of them).
+    pub fn assert_absent(&self, needles: &[String]) {
+        for n in needles {
+            for stream in [&self.stdout, &self.stderr] {
+                assert!(
+                    !stream.contains(n.as_str()),
+                    "output contains secret {n:?}\n{}",
+                    self.dump
+                );
+            }
+        }
+    }
+}
+
+impl VpnLab {
+    /// Runs `bridgescout scan` in the client namespace with `args` (inputs
+    /// and test-specific options) plus what every VPN test wants: JSONL,
+    /// `timeout_secs` per step, no history, no system DNS and no control
+    /// measurements (they would reach for public hosts). Panics if the run
+    /// outlasts `deadline` or prints a line that is not JSON.
+    pub fn scan_jsonl(&self, args: &[String], timeout_secs: &str, deadline: Duration) -> LabScan {
+        let mut argv: Vec<String> = vec!["scan".into()];
+        argv.extend(args.iter().cloned());
+        argv.extend(
+            [
+                "--format",
+                "jsonl",
+                "--timeout",
+                timeout_secs,
+                "--no-history",
+                "--no-system-dns",
+                "--no-controls",
+            ]
+            .map(String::from),
+        );
+        let out = self.run_in_client(env!("CARGO_BIN_EXE_bridgescout"), &argv, deadline);
+        let dump = format!(
+            "bridgescout {}\nexit {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- iptables ---\n{}\n{}",
+            argv.join(" "),
+            out.code(),
+            out.elapsed,
+            out.stdout,
+            out.stderr,
+            self.rules(),
+            self.server_logs()
+        );
+        eprintln!("{dump}");
+        assert!(!out.timed_out, "bridgescout hung\n{dump}");
+        let records = out
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSONL {l:?}: {e}")))
+            .collect();
+        LabScan {
+            records,
+            stdout: out.stdout,
+            stderr: out.stderr,
+            dump,
+            elapsed: out.elapsed,
+        }
     }
 }

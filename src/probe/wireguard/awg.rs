@@ -9,8 +9,9 @@
 //! WireGuard's `mac1` covers the message bytes before it, type field
 //! included, so a retyped handshake message needs a new `mac1`: outgoing
 //! with the server's key (what an AmneziaWG server checks), incoming
-//! restored to type 2 with our own key (what boringtun checks). Transport
-//! messages carry no MAC over the header, so their type is just swapped.
+//! checked as received (type H2, our own key) and only then restored to
+//! type 2 with a `mac1` boringtun accepts. Transport messages carry no MAC
+//! over the header, so their type is just swapped.
 //!
 //! With no AmneziaWG parameters every function here is the identity, apart
 //! from classifying what came in.
@@ -56,6 +57,20 @@ pub fn mac(key: &[u8; 32], data: &[u8]) -> [u8; 16] {
     }
 }
 
+/// Whether `mac1` of a handshake message (the 16 bytes that start 32 bytes
+/// before its end) is right for its current contents and `key`.
+pub fn mac1_ok(msg: &[u8], key: &[u8; 32]) -> bool {
+    let Some(at) = msg.len().checked_sub(32) else {
+        return false;
+    };
+    let want = mac(key, &msg[..at]);
+    // Constant time, as boringtun compares it.
+    want.iter()
+        .zip(&msg[at..at + 16])
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
+}
+
 /// Rewrites `mac1` of a handshake message in place (the 16 bytes that
 /// start 32 bytes before its end) for its current contents.
 pub fn set_mac1(msg: &mut [u8], key: &[u8; 32]) {
@@ -80,7 +95,12 @@ fn set_type(msg: &mut [u8], t: u32) {
 /// A datagram from the server, de-obfuscated to plain WireGuard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
+    /// A handshake response whose `mac1` is right for our key.
     Response(Vec<u8>),
+    /// Shaped like a handshake response, but its `mac1` is not for our
+    /// key: not from a server that knows us (a stray, or forged at our
+    /// index, which anyone on the path can see).
+    Unverified,
     Cookie(Vec<u8>),
     Data(Vec<u8>),
     /// Nothing WireGuard (or this AmneziaWG) would accept.
@@ -161,6 +181,12 @@ impl Awg {
             Some(m)
         };
         if let Some(mut m) = typed(p.s2, Some(RESPONSE_LEN), 1) {
+            // Checked on the bytes as received, before the retype: once we
+            // recompute it, boringtun's own check would pass anything.
+            let as_received = dgram.get(usize::from(p.s2)..).unwrap_or_default();
+            if !mac1_ok(as_received, &self.to_us) {
+                return Incoming::Unverified;
+            }
             if self.params.is_some() {
                 set_mac1(&mut m, &self.to_us);
             }
@@ -272,6 +298,8 @@ mod tests {
         assert_eq!(a.incoming(&msg), Incoming::Other);
         let mut resp = vec![0u8; RESPONSE_LEN];
         resp[0] = 2;
+        assert_eq!(a.incoming(&resp), Incoming::Unverified, "mac1 not ours");
+        set_mac1(&mut resp, &mac1_key(&p.client_pub));
         assert_eq!(a.incoming(&resp), Incoming::Response(resp.clone()));
         let mut data = vec![0u8; 48];
         data[0] = 4;
@@ -334,6 +362,18 @@ mod tests {
         let mut bad = wire.clone();
         bad[68] ^= 1;
         assert_eq!(a.incoming(&bad), Incoming::Other);
+        // Right shape, type and size, but mac1 not for our key (a forgery
+        // at our index, or mac1 for the restored type 2): never a response.
+        let mut forged = wire.clone();
+        forged[68 + 60] ^= 1;
+        assert_eq!(a.incoming(&forged), Incoming::Unverified);
+        let mut typed2 = r.clone();
+        set_type(&mut typed2, 2);
+        set_mac1(&mut typed2, &mac1_key(&p.client_pub));
+        set_type(&mut typed2, 2_345_678);
+        let mut wire2 = random_bytes(68);
+        wire2.extend_from_slice(&typed2);
+        assert_eq!(a.incoming(&wire2), Incoming::Unverified);
     }
 
     #[test]

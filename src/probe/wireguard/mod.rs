@@ -29,7 +29,7 @@ use self::awg::{Awg, Incoming};
 use super::dns::{self, SentQuery};
 use super::failure::from_io;
 use super::vpn::{self, FailKind, TunnelData, VpnEvidence, VpnOutcome};
-use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder};
+use super::{ProbeConfig, Recorder};
 use crate::catalog::wireguard::WgPeer;
 use crate::catalog::{Endpoint, Target};
 use crate::measurement::{Failure, Operation};
@@ -54,16 +54,7 @@ const RESPONSE_NOT_VERIFIED: &str = "handshake response did not verify";
 
 pub struct WireguardProbe;
 
-impl Probe for WireguardProbe {
-    fn run<'a>(
-        &'a self,
-        endpoint: &'a Endpoint,
-        config: &'a ProbeConfig,
-        rec: &'a Recorder,
-    ) -> BoxFuture<'a, Evidence> {
-        Box::pin(async move { Evidence::Vpn(Box::new(probe(endpoint, config, rec).await)) })
-    }
-}
+vpn::impl_vpn_probe!(WireguardProbe, probe);
 
 async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> VpnEvidence {
     let Target::WireGuard(peer) = &endpoint.target else {
@@ -73,16 +64,9 @@ async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> Vpn
             FailKind::Unsupported,
         );
     };
-    let addrs = match vpn::resolve(&peer.host, peer.port, config, rec).await {
-        Ok(a) if !a.is_empty() => a,
-        Ok(_) => {
-            return VpnEvidence::failed(
-                Operation::Resolve,
-                Failure::DnsNoAnswer,
-                FailKind::Resolve,
-            );
-        }
-        Err(f) => return VpnEvidence::failed(Operation::Resolve, f, FailKind::Resolve),
+    let addrs = match vpn::resolve_or_evidence(&peer.host, peer.port, config, rec).await {
+        Ok(a) => a,
+        Err(e) => return e,
     };
     let tried = addrs.len().min(config.max_addresses.max(1));
     // Handshakes to every address at once; the first verified one wins and
@@ -146,15 +130,6 @@ fn rank(e: &VpnEvidence) -> u8 {
     }
 }
 
-/// OONI failure of a socket error to how the verdict should read it.
-fn kind_of(f: &Failure) -> FailKind {
-    match f {
-        Failure::ConnectionRefused => FailKind::PortUnreachable,
-        Failure::GenericTimeout => FailKind::NoResponse,
-        _ => FailKind::Transport,
-    }
-}
-
 /// A verified handshake, ready for the data test.
 struct Tunnel {
     sock: UdpSocket,
@@ -175,7 +150,7 @@ async fn handshake_step(
         Ok(s) => s,
         Err(f) => {
             rec.finish(started, Some(f.clone()), None, Vec::new());
-            let kind = kind_of(&f);
+            let kind = vpn::udp_fail_kind(&f);
             return Err(VpnEvidence::failed(Operation::WireguardHandshake, f, kind));
         }
     };
@@ -344,7 +319,7 @@ async fn handshake(
     let fail = |failure: Failure, initiations: usize, strays: &Strays| {
         let kind = match &failure {
             Failure::Unknown(m) if m == RESPONSE_NOT_VERIFIED => FailKind::AuthFailed,
-            f => kind_of(f),
+            f => vpn::udp_fail_kind(f),
         };
         let waited = start.elapsed();
         HandshakeFail {
@@ -458,6 +433,7 @@ async fn handshake(
                     }
                 }
             }
+            Incoming::Unverified => strays.unverified += 1,
             Incoming::Data(_) | Incoming::Other => strays.other += 1,
         }
     }
@@ -583,6 +559,16 @@ async fn data_test(
         Ok(r) => r,
         Err(why) => return (None, vec![why.to_string()]),
     };
+    // A probe name no query can carry is our problem, not the tunnel's.
+    if dns::build_query(&config.probe_name, RecordType::A, 0).is_err() {
+        return (
+            None,
+            vec![
+                "The probe name is not a valid DNS name, so no data was sent through the tunnel."
+                    .to_string(),
+            ],
+        );
+    }
     let src = SocketAddr::new(src_ip, rand::random_range(49_152..=65_535));
     let server = SocketAddr::new(dns_ip, 53);
     let started = rec.begin(Operation::TunnelData, Some(server.to_string()));
@@ -608,7 +594,7 @@ async fn data_test(
             rec.finish(started, None, Some(detail), Vec::new());
             (Some(TunnelData::Ok { rtt_ms }), notes)
         }
-        Err((failure, queries)) => {
+        Err(DnsFail::Network(failure, queries)) => {
             let detail = format!(
                 "no answer to {queries} DNS quer{} through the tunnel",
                 if queries == 1 { "y" } else { "ies" }
@@ -622,6 +608,22 @@ async fn data_test(
                 Vec::new(),
             )
         }
+        // Not the network's doing: no data verdict, so the handshake's stands.
+        Err(DnsFail::Local(why)) => {
+            rec.finish(
+                started,
+                Some(Failure::Unknown(why.to_string())),
+                Some("local error, not a network result".into()),
+                Vec::new(),
+            );
+            (
+                None,
+                vec![format!(
+                    "The data test through the tunnel could not run here ({why}); the handshake \
+                     result stands."
+                )],
+            )
+        }
     }
 }
 
@@ -630,8 +632,16 @@ struct DnsOk {
     answer: dns::Answer,
 }
 
+enum DnsFail {
+    /// No answer: the failure, and how many queries went out.
+    Network(Failure, usize),
+    /// The test could not be made on this machine; why, in words.
+    Local(&'static str),
+}
+
 /// Sends the query (a new ID each [`RETRY_EVERY`]) until an answer to one
-/// of them comes back through the tunnel; errors carry the query count.
+/// of them comes back through the tunnel: from `server` to `src`, with one
+/// of our IDs and our question (anything else is ignored).
 async fn dns_through(
     sock: &UdpSocket,
     tunn: &mut Tunn,
@@ -639,7 +649,7 @@ async fn dns_through(
     src: SocketAddr,
     server: SocketAddr,
     config: &ProbeConfig,
-) -> Result<DnsOk, (Failure, usize)> {
+) -> Result<DnsOk, DnsFail> {
     let deadline = Instant::now() + config.step_timeout;
     let mut sent: Vec<(SentQuery, Instant)> = Vec::new();
     let mut buf = vec![0u8; RECV_BUF];
@@ -648,27 +658,20 @@ async fn dns_through(
     loop {
         let now = Instant::now();
         if now >= deadline {
-            return Err((Failure::GenericTimeout, sent.len()));
+            return Err(DnsFail::Network(Failure::GenericTimeout, sent.len()));
         }
         if now >= next_send {
             let q = dns::build_query(&config.probe_name, RecordType::A, rand::random())
-                .map_err(|f| (f, sent.len()))?;
-            let ip = packet::udp_packet(src, server, &q.wire, rand::random()).ok_or((
-                Failure::Unknown("DNS query too large for one packet".into()),
-                sent.len(),
-            ))?;
+                .map_err(|_| DnsFail::Local("the probe name is not a valid DNS name"))?;
+            let ip = packet::udp_packet(src, server, &q.wire, rand::random())
+                .ok_or(DnsFail::Local("the DNS query is too large for one packet"))?;
             let wire = match tunn.encapsulate(&ip, &mut out) {
                 TunnResult::WriteToNetwork(m) => awg.data(m),
-                _ => {
-                    return Err((
-                        Failure::Unknown("no tunnel session to send data".into()),
-                        sent.len(),
-                    ));
-                }
+                _ => return Err(DnsFail::Local("no tunnel session to send data")),
             };
             sock.send(&wire)
                 .await
-                .map_err(|e| (from_io(&e), sent.len()))?;
+                .map_err(|e| DnsFail::Network(from_io(&e), sent.len()))?;
             sent.push((q, Instant::now()));
             next_send = now + RETRY_EVERY;
         }
@@ -677,7 +680,7 @@ async fn dns_through(
             .saturating_duration_since(Instant::now());
         let n = match tokio::time::timeout(wait, sock.recv(&mut buf)).await {
             Err(_) => continue,
-            Ok(Err(e)) => return Err((from_io(&e), sent.len())),
+            Ok(Err(e)) => return Err(DnsFail::Network(from_io(&e), sent.len())),
             Ok(Ok(n)) => n,
         };
         let got = Instant::now();
@@ -688,21 +691,30 @@ async fn dns_through(
             TunnResult::WriteToTunnelV4(p, _) | TunnResult::WriteToTunnelV6(p, _) => p,
             _ => continue,
         };
-        let Some(d) = packet::parse_udp(ip) else {
-            continue;
-        };
-        if d.src != server || d.dst != src {
-            continue;
-        }
-        for (q, at) in &sent {
-            if let Ok(answer) = dns::parse_answer(q, d.payload) {
-                return Ok(DnsOk {
-                    rtt: got.saturating_duration_since(*at),
-                    answer,
-                });
-            }
+        if let Some((answer, at)) = match_answer(ip, src, server, &sent) {
+            return Ok(DnsOk {
+                rtt: got.saturating_duration_since(at),
+                answer,
+            });
         }
     }
+}
+
+/// The DNS answer in a decrypted tunnel packet, if it is one to a query in
+/// `sent` (its ID and question) from `server` to `src`; with that query's
+/// send time.
+fn match_answer(
+    ip: &[u8],
+    src: SocketAddr,
+    server: SocketAddr,
+    sent: &[(SentQuery, Instant)],
+) -> Option<(dns::Answer, Instant)> {
+    let d = packet::parse_udp(ip)?;
+    if d.src != server || d.dst != src {
+        return None;
+    }
+    sent.iter()
+        .find_map(|(q, at)| dns::parse_answer(q, d.payload).ok().map(|a| (a, *at)))
 }
 
 #[cfg(test)]
@@ -710,6 +722,7 @@ mod tests {
     use super::*;
     use crate::catalog::wireguard::AwgParams;
     use crate::catalog::{Origin, Secret};
+    use crate::probe::AbortOnDrop;
 
     fn peer() -> WgPeer {
         WgPeer {
@@ -800,6 +813,201 @@ mod tests {
         }
     }
 
+    /// A DNS response to `q` (its question), with ID `id`, in an IP/UDP
+    /// packet from `from` to `to`.
+    fn answer_packet(q: &SentQuery, id: u16, name: &str, from: &str, to: &str) -> Vec<u8> {
+        use hickory_proto::op::{Message, OpCode, Query};
+        use hickory_proto::rr::Name;
+        let mut m = Message::response(id, OpCode::Query);
+        m.add_query(Query::query(Name::from_ascii(name).unwrap(), q.qtype));
+        let wire = m.to_vec().unwrap();
+        packet::udp_packet(from.parse().unwrap(), to.parse().unwrap(), &wire, 1).unwrap()
+    }
+
+    #[test]
+    fn tunnel_dns_answers_must_match_id_question_and_source() {
+        let src: SocketAddr = "10.0.0.2:50000".parse().unwrap();
+        let server: SocketAddr = "10.0.0.1:53".parse().unwrap();
+        let q = dns::build_query("probe.test", RecordType::A, 4242).unwrap();
+        let sent = vec![(q.clone(), Instant::now())];
+        let right = answer_packet(&q, 4242, "probe.test.", "10.0.0.1:53", "10.0.0.2:50000");
+        assert!(match_answer(&right, src, server, &sent).is_some());
+        for (why, pkt) in [
+            (
+                "wrong id",
+                answer_packet(&q, 4243, "probe.test.", "10.0.0.1:53", "10.0.0.2:50000"),
+            ),
+            (
+                "wrong question",
+                answer_packet(&q, 4242, "other.test.", "10.0.0.1:53", "10.0.0.2:50000"),
+            ),
+            (
+                "wrong source address",
+                answer_packet(&q, 4242, "probe.test.", "10.0.0.9:53", "10.0.0.2:50000"),
+            ),
+            (
+                "wrong source port",
+                answer_packet(&q, 4242, "probe.test.", "10.0.0.1:5353", "10.0.0.2:50000"),
+            ),
+            (
+                "not for our port",
+                answer_packet(&q, 4242, "probe.test.", "10.0.0.1:53", "10.0.0.2:50001"),
+            ),
+        ] {
+            assert!(match_answer(&pkt, src, server, &sent).is_none(), "{why}");
+        }
+        assert!(match_answer(&[0x45; 40], src, server, &sent).is_none());
+    }
+
+    /// Probes `p` with a 1.3 s step timeout and no system resolver.
+    async fn probe_quickly(p: WgPeer) -> (VpnEvidence, Recorder) {
+        let ep = Endpoint {
+            label: "wg test".into(),
+            origin: Origin::User,
+            target: Target::WireGuard(Box::new(p)),
+        };
+        let config = ProbeConfig {
+            step_timeout: Duration::from_millis(1_300),
+            system_resolver: false,
+            ..ProbeConfig::default()
+        };
+        let rec = Recorder::new(0, None, Arc::new(super::super::ScanContext::default()));
+        (probe(&ep, &config, &rec).await, rec)
+    }
+
+    /// A probe name no DNS query can carry is a local problem: no data
+    /// verdict (so never "stalled"), a note, and no step.
+    #[tokio::test]
+    async fn bad_probe_name_is_a_note_not_a_stalled_tunnel() {
+        let p = peer();
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let secret = StaticSecret::from(*p.private_key.expose());
+        let own = PublicKey::from(&secret);
+        let mut tunn = new_tunn(&p, &own);
+        let awg = Awg::new(None, &p.peer_public, own.as_bytes());
+        let config = ProbeConfig {
+            probe_name: format!("{}.test", "x".repeat(70)),
+            ..ProbeConfig::default()
+        };
+        let rec = Recorder::new(0, None, Arc::new(super::super::ScanContext::default()));
+        let (data, notes) = data_test(&sock, &mut tunn, &awg, &p, &config, &rec).await;
+        assert_eq!(data, None);
+        assert!(notes.iter().any(|n| n.contains("probe name")), "{notes:?}");
+        assert!(rec.steps().is_empty());
+        let mut e = VpnEvidence::verified(3.0);
+        e.data = data;
+        let j = crate::verdict::judge(&crate::probe::Evidence::Vpn(Box::new(e)), true);
+        assert_eq!(j.verdict, crate::measurement::Verdict::Reachable);
+    }
+
+    /// How a fake responder shapes its answers to our initiations.
+    #[derive(Clone, Copy, Debug)]
+    enum Forgery {
+        /// Our index, random bytes for the rest, mac1 included.
+        RandomMac1,
+        /// A correct mac1 for our key (a server that knows us), but
+        /// someone else's receiver index.
+        OtherIndex,
+        /// A correct mac1 and our index: only the AEAD fails, which a
+        /// server holding our key but another PresharedKey produces.
+        OurIndexValidMac1,
+    }
+
+    /// Answers each initiation with two response-shaped datagrams made as
+    /// `forgery` says (AmneziaWG: S2 padding and type H2 when `awg`).
+    async fn forging_responder(
+        sock: UdpSocket,
+        forgery: Forgery,
+        awg: Option<AwgParams>,
+        us: [u8; 32],
+    ) {
+        let key = awg::mac1_key(&us);
+        let (s1, s2, h2) = awg.as_ref().map_or((0, 0, 2), |p| {
+            (usize::from(p.s1), usize::from(p.s2), p.h[1])
+        });
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+            if n != s1 + 148 {
+                continue; // junk packets
+            }
+            let sender: [u8; 4] = buf[s1 + 4..s1 + 8].try_into().unwrap();
+            for _ in 0..2 {
+                let mut r: Vec<u8> = (0..92).map(|_| rand::random()).collect();
+                r[..4].copy_from_slice(&h2.to_le_bytes());
+                let receiver = match forgery {
+                    Forgery::OtherIndex => u32::from_le_bytes(sender).wrapping_add(1).to_le_bytes(),
+                    _ => sender,
+                };
+                r[8..12].copy_from_slice(&receiver);
+                if !matches!(forgery, Forgery::RandomMac1) {
+                    awg::set_mac1(&mut r, &key);
+                }
+                let mut w: Vec<u8> = (0..s2).map(|_| rand::random()).collect();
+                w.extend_from_slice(&r);
+                let _ = sock.send_to(&w, from).await;
+            }
+        }
+    }
+
+    /// Response-shaped garbage aimed at our (visible) sender index never
+    /// verifies and never reads as a wrong key: no server answered, so
+    /// the result is no_response. Only a response whose mac1 is for our
+    /// key and whose index is ours can fail as auth_failed.
+    #[tokio::test]
+    async fn forged_responses_at_our_index_are_not_auth_failed() {
+        let awg = AwgParams {
+            jc: 2,
+            jmin: 5,
+            jmax: 9,
+            s1: 11,
+            s2: 23,
+            h: [501, 502, 503, 504],
+            h_end: [501, 502, 503, 504],
+            ..AwgParams::default()
+        };
+        let us = *PublicKey::from(&StaticSecret::from([9u8; 32])).as_bytes();
+        let cases = [
+            (Forgery::RandomMac1, None, FailKind::NoResponse),
+            (Forgery::RandomMac1, Some(awg.clone()), FailKind::NoResponse),
+            (Forgery::OtherIndex, None, FailKind::NoResponse),
+            (Forgery::OtherIndex, Some(awg.clone()), FailKind::NoResponse),
+            (Forgery::OurIndexValidMac1, None, FailKind::AuthFailed),
+            (Forgery::OurIndexValidMac1, Some(awg), FailKind::AuthFailed),
+        ];
+        let runs = cases.into_iter().map(|(forgery, params, want)| async move {
+            let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let mut p = peer();
+            p.port = server.local_addr().unwrap().port();
+            p.amnezia = params.clone();
+            let task = AbortOnDrop(tokio::spawn(forging_responder(
+                server,
+                forgery,
+                params.clone(),
+                us,
+            )));
+            let (got, _) = probe_quickly(p).await;
+            drop(task);
+            (forgery, params.is_some(), want, got)
+        });
+        for (forgery, amnezia, want, got) in futures::future::join_all(runs).await {
+            let case = format!("{forgery:?}, AmneziaWG: {amnezia}");
+            match &got.outcome {
+                VpnOutcome::Failed { kind, failure, .. } => {
+                    assert_eq!(*kind, want, "{case}: {got:?}");
+                    if want == FailKind::NoResponse {
+                        assert_eq!(*failure, Failure::GenericTimeout, "{case}");
+                        assert!(
+                            got.notes.iter().any(|n| n.contains("did not verify")),
+                            "{case}: {:?}",
+                            got.notes
+                        );
+                    }
+                }
+                other => panic!("{case}: {other:?}"),
+            }
+        }
+    }
+
     /// In-process loopback: a boringtun responder that never answers
     /// (wrong server key) gives no_response, never a verified outcome.
     #[tokio::test]
@@ -814,18 +1022,7 @@ mod tests {
             jmax: 9,
             ..AwgParams::default()
         });
-        let ep = Endpoint {
-            label: "wg test".into(),
-            origin: Origin::User,
-            target: Target::WireGuard(Box::new(p)),
-        };
-        let config = ProbeConfig {
-            step_timeout: Duration::from_millis(1_300),
-            system_resolver: false,
-            ..ProbeConfig::default()
-        };
-        let rec = Recorder::new(0, None, Arc::new(super::super::ScanContext::default()));
-        let got = probe(&ep, &config, &rec).await;
+        let (got, rec) = probe_quickly(p).await;
         assert!(
             matches!(
                 got.outcome,

@@ -31,24 +31,25 @@ fn checksum(parts: &[&[u8]]) -> u16 {
     !(sum as u16)
 }
 
-/// Pseudo-header (RFC 768 / RFC 8200 §8.1) for the UDP checksum.
-fn pseudo_header(src: IpAddr, dst: IpAddr, udp_len: usize) -> Vec<u8> {
+/// Pseudo-header (RFC 768 / RFC 8200 §8.1) for the UDP checksum; `None`
+/// when `udp_len` does not fit its length field.
+fn pseudo_header(src: IpAddr, dst: IpAddr, udp_len: usize) -> Option<Vec<u8>> {
     let mut p = Vec::with_capacity(40);
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             p.extend_from_slice(&s.octets());
             p.extend_from_slice(&d.octets());
             p.extend_from_slice(&[0, PROTO_UDP]);
-            p.extend_from_slice(&(udp_len as u16).to_be_bytes());
+            p.extend_from_slice(&u16::try_from(udp_len).ok()?.to_be_bytes());
         }
         _ => {
             p.extend_from_slice(&ip6(src).octets());
             p.extend_from_slice(&ip6(dst).octets());
-            p.extend_from_slice(&(udp_len as u32).to_be_bytes());
+            p.extend_from_slice(&u32::try_from(udp_len).ok()?.to_be_bytes());
             p.extend_from_slice(&[0, 0, 0, PROTO_UDP]);
         }
     }
-    p
+    Some(p)
 }
 
 fn ip6(ip: IpAddr) -> Ipv6Addr {
@@ -68,7 +69,7 @@ pub fn udp_packet(src: SocketAddr, dst: SocketAddr, payload: &[u8], ip_id: u16) 
     udp.extend_from_slice(&u16::try_from(udp_len).ok()?.to_be_bytes());
     udp.extend_from_slice(&[0, 0]);
     udp.extend_from_slice(payload);
-    let sum = checksum(&[&pseudo_header(src.ip(), dst.ip(), udp_len), &udp]);
+    let sum = checksum(&[&pseudo_header(src.ip(), dst.ip(), udp_len)?, &udp]);
     // Zero means "no checksum" on the wire; an actual zero is sent as all ones.
     let sum = if sum == 0 { 0xffff } else { sum };
     udp[6..8].copy_from_slice(&sum.to_be_bytes());
@@ -162,7 +163,7 @@ pub fn parse_udp(packet: &[u8]) -> Option<Datagram<'_>> {
     let sum = u16::from_be_bytes([udp[6], udp[7]]);
     // IPv4 may leave the UDP checksum out (zero); otherwise it must hold.
     let optional = src.is_ipv4() && sum == 0;
-    if !optional && checksum(&[&pseudo_header(src, dst, udp_len), udp]) != 0 {
+    if !optional && checksum(&[&pseudo_header(src, dst, udp_len)?, udp]) != 0 {
         return None;
     }
     let sport = u16::from_be_bytes([udp[0], udp[1]]);
@@ -250,5 +251,14 @@ mod tests {
         p[26] = 0;
         p[27] = 0;
         assert_eq!(parse_udp(&p).map(|d| d.payload), Some(&b"abc"[..]));
+    }
+
+    #[test]
+    fn oversized_lengths_are_refused_not_truncated() {
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        assert!(pseudo_header(ip, ip, 65_535).is_some());
+        assert!(pseudo_header(ip, ip, 65_536).is_none());
+        let big = vec![0u8; 65_535];
+        assert!(udp_packet(sa("10.0.0.2:1"), sa("10.0.0.1:53"), &big, 0).is_none());
     }
 }
