@@ -19,7 +19,7 @@
 //!    ICMP host-unreachable → `host_unreachable`, TCP RST on SYN →
 //!    `connection_refused`, TCP drop → `timeout` (nothing else answered).
 //! 3. TCP drop while another server answers → `ip_blocked`; a UDP flow
-//!    cut right after the reset exchange → `timeout` at `openvpn_tls`.
+//!    cut right after the reset exchange → `stalled` at `openvpn_tls`.
 //!
 //! Every scan's stdout and stderr are checked for key material.
 //!
@@ -792,7 +792,7 @@ fn openvpn_servers_keys_certificates_and_blocking() {
         &s,
         &label(&lab, "crypt-udp", CRYPT_UDP, "udp"),
         "failed",
-        "timeout",
+        "stalled",
         Some("openvpn_tls"),
     );
     assert!(

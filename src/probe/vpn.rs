@@ -28,6 +28,9 @@ pub enum FailKind {
     BadResponse,
     /// The server's host name could not be resolved.
     Resolve,
+    /// An authenticated handshake worked, then the flow went silent: a
+    /// censor cutting connections after their first packets.
+    Stalled,
     /// The probe cannot test this configuration (unsupported option,
     /// plugin needed); the failure explains.
     Unsupported,

@@ -42,6 +42,7 @@ pub fn judge(e: &VpnEvidence, network_up: bool) -> Judged {
                 FailKind::Certificate => Diagnosis::CertificateInvalid,
                 FailKind::BadResponse => Diagnosis::BadResponse,
                 FailKind::Resolve => Diagnosis::ResolveFailed,
+                FailKind::Stalled => Diagnosis::Stalled,
                 FailKind::Unsupported => Diagnosis::NotTestable,
             };
             Judged::failed(diagnosis, *op, failure.clone())

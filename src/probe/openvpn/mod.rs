@@ -259,6 +259,9 @@ async fn attempt(
                 // TLS itself went wrong (an alert, a version we do not
                 // speak), not the path.
                 FailKind::BadResponse
+            } else if e.failure.is_timeout() {
+                // The authenticated reset came back, then silence.
+                FailKind::Stalled
             } else {
                 FailKind::Transport
             };
@@ -275,7 +278,7 @@ async fn attempt(
             if let Some(d) = &e.detail {
                 evidence.notes.push(format!("{}.", capitalize(d)));
             }
-            if kind == FailKind::Transport {
+            if matches!(kind, FailKind::Transport | FailKind::Stalled) {
                 evidence.notes.push(format!(
                     "The server answered the reset{}, so it is up; the TLS handshake inside \
                      the control channel then failed. Traffic cut after the first packets is \
