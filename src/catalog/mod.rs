@@ -352,6 +352,18 @@ pub(crate) fn percent_decode(s: &str, strict: bool) -> Option<String> {
     }
 }
 
+/// A file's name without directory and extension, for labels; `None` for
+/// a literal argument (`<argument>`).
+pub(crate) fn source_stem(source_name: &str) -> Option<String> {
+    if source_name.starts_with('<') {
+        return None;
+    }
+    Path::new(source_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+}
+
 /// Keeps error messages readable when someone pastes something huge.
 pub(crate) fn shorten(s: &str) -> String {
     const MAX: usize = 80;
@@ -580,15 +592,20 @@ fn parse_torrc(text: &str, source_name: &str, origin: Origin) -> Catalog {
             .into_iter()
             .map(|(_, b)| bridge_endpoint(b, origin))
             .collect(),
-        errors: errors
-            .into_iter()
-            .map(|(line, message)| ParseError {
-                source_name: source_name.to_string(),
-                line,
-                message,
-            })
-            .collect(),
+        errors: line_errors(source_name, errors),
     }
+}
+
+/// `(line, message)` pairs of one source as [`ParseError`]s.
+pub(crate) fn line_errors(source_name: &str, errors: Vec<(usize, String)>) -> Vec<ParseError> {
+    errors
+        .into_iter()
+        .map(|(line, message)| ParseError {
+            source_name: source_name.to_string(),
+            line,
+            message,
+        })
+        .collect()
 }
 
 fn parse_tor_json(text: &str, source_name: &str, origin: Origin) -> Catalog {

@@ -806,17 +806,6 @@ impl Parser<'_> {
     }
 }
 
-/// File stem of the profile for labels (`None` for a literal argument).
-fn profile_name(source_name: &str) -> Option<String> {
-    if source_name.starts_with('<') {
-        return None;
-    }
-    Path::new(source_name)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .filter(|s| !s.is_empty())
-}
-
 pub fn parse(text: &str, source_name: &str, origin: Origin) -> Catalog {
     // Editors on Windows may start the file with a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -846,7 +835,7 @@ pub fn parse(text: &str, source_name: &str, origin: Origin) -> Catalog {
     }
     let mut collected = Collected::default();
     parser.collect(all, &mut collected, false);
-    let name = profile_name(source_name);
+    let name = super::source_stem(source_name);
     let profile = parser.profile(&collected, name.clone());
     if collected.remotes.is_empty() {
         parser.error(1, "the profile has no usable `remote` line");

@@ -7,15 +7,14 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::path::Path;
 
 use base64::Engine as _;
 
 use super::resolver_line::normalize_host;
 use super::secret::Secret;
 use super::{
-    AuthorityError, AuthorityHost, Catalog, Endpoint, Origin, ParseError, Target, host_for_url,
-    parse_port, shorten, split_authority,
+    AuthorityError, AuthorityHost, Catalog, Endpoint, Origin, Target, host_for_url, parse_port,
+    shorten, split_authority,
 };
 
 /// Most junk packets AmneziaWG allows before a handshake.
@@ -165,14 +164,7 @@ pub fn parse(text: &str, source_name: &str, origin: Origin) -> Catalog {
     let endpoints = read(text, source_name, origin, &mut errors);
     Catalog {
         endpoints,
-        errors: errors
-            .into_iter()
-            .map(|(line, message)| ParseError {
-                source_name: source_name.to_string(),
-                line,
-                message,
-            })
-            .collect(),
+        errors: super::line_errors(source_name, errors),
     }
 }
 
@@ -297,7 +289,7 @@ fn read(
             return endpoints;
         }
     };
-    let stem = file_stem(source_name);
+    let stem = super::source_stem(source_name);
     for p in peers {
         if p.broken {
             continue;
@@ -339,18 +331,6 @@ fn read(
         });
     }
     endpoints
-}
-
-/// The file name without directory and extension, for labels; `None` for
-/// a literal argument (`<argument>`).
-fn file_stem(source_name: &str) -> Option<String> {
-    if source_name.starts_with('<') {
-        return None;
-    }
-    Path::new(source_name)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .filter(|s| !s.is_empty())
 }
 
 fn interface_key(iface: &mut Interface, key: &str, value: &str, line: usize) -> Result<(), String> {
