@@ -613,7 +613,7 @@ mod tests {
         }
     }
 
-    fn errors(text: &str) -> Vec<ParseError> {
+    fn errors(text: &str) -> Vec<crate::catalog::ParseError> {
         parse(text, "x.conf", Origin::User).errors
     }
 
