@@ -479,7 +479,9 @@ impl Diagnosis {
             Diagnosis::NoResponse => {
                 "Our signed request got no answer: blocked, a wrong key, or the server is down."
             }
-            Diagnosis::AuthFailed => "The server rejected these credentials: the config is wrong or outdated.",
+            Diagnosis::AuthFailed => {
+                "The server rejected these credentials: the config is wrong or outdated."
+            }
             Diagnosis::FrontReachable => {
                 "The server answers, but the login could not be checked without sending real traffic."
             }

@@ -236,7 +236,9 @@ fn replace_named_values(text: &str, keys: &[&str], mut f: impl FnMut(&str) -> St
         let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let (word, tail) = rest.split_at(word_end);
         let key = keys.iter().find(|k| {
-            word.len() > k.len() && word.is_char_boundary(k.len()) && word[..k.len()].eq_ignore_ascii_case(k)
+            word.len() > k.len()
+                && word.is_char_boundary(k.len())
+                && word[..k.len()].eq_ignore_ascii_case(k)
         });
         match key {
             Some(k) => {
@@ -517,7 +519,10 @@ mod tests {
         assert_eq!(out, "sni=<15> TLSv1_3 alpn=h2 Host=<13>, x=1");
         // Nothing to replace, and odd input, stays as it was.
         for s in ["", "sni=", "  a  b ", "ё=sni=x"] {
-            assert_eq!(super::replace_named_values(s, super::NAMED_SECRETS, |_| "X".into()), s);
+            assert_eq!(
+                super::replace_named_values(s, super::NAMED_SECRETS, |_| "X".into()),
+                s
+            );
         }
     }
 

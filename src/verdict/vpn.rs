@@ -49,8 +49,9 @@ pub fn judge(e: &VpnEvidence, network_up: bool) -> Judged {
         }
     };
     if let (VpnOutcome::Verified, Some(TunnelData::Ok { rtt_ms })) = (&e.outcome, &e.data) {
-        j.notes
-            .push(format!("A DNS query through the tunnel was answered in {rtt_ms:.0} ms."));
+        j.notes.push(format!(
+            "A DNS query through the tunnel was answered in {rtt_ms:.0} ms."
+        ));
     }
     if matches!(
         e.outcome,
