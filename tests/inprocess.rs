@@ -417,6 +417,32 @@ async fn doh_http1_only_is_reachable_with_note() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn doh_http1_connection_close_reconnects() {
+    let pki = TestPki::new(DEFAULT_HOST);
+    let server = TestServer::start(&pki, Fault::Http1Close).await;
+    let m = measure(&pki, server.doh_endpoint()).await;
+    assert_reachable(&m, Operation::HttpRoundTrip);
+    assert!(
+        m.notes.iter().any(|n| n.contains("closes")),
+        "no reconnect note: {:?}",
+        m.notes
+    );
+    // Each answer came on its own connection: one TLS handshake each.
+    let stats = server.stats();
+    assert!(stats.http1_requests >= 2, "{stats:?}");
+    let tls = m
+        .steps
+        .iter()
+        .filter(|s| s.operation == Operation::TlsHandshake && s.failure.is_none())
+        .count();
+    assert!(
+        tls >= 2,
+        "expected a new TLS handshake per answer: {:?}",
+        ops(&m)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn dot_normal_is_reachable() {
     let pki = TestPki::new(DEFAULT_HOST);
     let server = TestServer::start(&pki, Fault::Normal).await;

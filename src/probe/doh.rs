@@ -30,11 +30,52 @@ enum Sender {
 
 struct DohSession {
     sender: Sender,
+    /// Drives the connection; replaced with it on a redial.
+    _driver: AbortOnDrop<()>,
     authority: String,
     path: String,
     notes: Vec<String>,
     /// GET was refused with a client error once; use POST from then on.
     get_refused: bool,
+    /// The server said `Connection: close`: every further query needs a
+    /// new connection, as a real HTTP/1.1 client would open.
+    server_closes: bool,
+    redial: Redial,
+}
+
+/// What opening the same connection again takes.
+struct Redial {
+    addr: SocketAddr,
+    host: String,
+    tls: std::sync::Arc<rustls::ClientConfig>,
+    config: ProbeConfig,
+    rec: Recorder,
+}
+
+impl DohSession {
+    /// A new TCP + TLS + HTTP/1.1 connection to the same address, with its
+    /// steps recorded like the first one.
+    async fn redial(&mut self) -> Result<(), Failure> {
+        let r = &self.redial;
+        let tcp = resolver::connect(r.addr, &r.config, &r.rec).await?;
+        let tls = resolver::handshake(
+            tcp,
+            r.tls.clone(),
+            &r.host,
+            r.addr,
+            Operation::TlsHandshake,
+            &r.config,
+            &r.rec,
+        )
+        .await?;
+        let (sender, driver) =
+            tokio::time::timeout(r.config.step_timeout, connect_http(tls, false))
+                .await
+                .map_err(|_| Failure::GenericTimeout)??;
+        self.sender = sender;
+        self._driver = driver;
+        Ok(())
+    }
 }
 
 impl DohSession {
@@ -67,6 +108,9 @@ impl DohSession {
     }
 
     async fn round_trip(&mut self, req: Request<Full<Bytes>>) -> Result<Vec<u8>, SendFail> {
+        if self.server_closes {
+            self.redial().await.map_err(SendFail::Transport)?;
+        }
         let response = match &mut self.sender {
             Sender::H1(s) => {
                 s.ready()
@@ -82,6 +126,19 @@ impl DohSession {
             }
         }
         .map_err(|e| SendFail::Transport(from_hyper(&e)))?;
+        let closes = response
+            .headers()
+            .get(header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        if closes && matches!(self.sender, Sender::H1(_)) && !self.server_closes {
+            self.server_closes = true;
+            self.notes.push(
+                "the server closes its HTTP/1.1 connection after every answer \
+                 (Connection: close); each query used a new connection"
+                    .to_string(),
+            );
+        }
         let status = response.status();
         let content_type = response
             .headers()
@@ -172,6 +229,7 @@ impl Exchanger for DohSession {
 /// Sets up HTTP on the TLS session and runs the DNS checks.
 pub async fn exchange(
     stream: TlsStream<TcpStream>,
+    tls: std::sync::Arc<rustls::ClientConfig>,
     resolver: &DnsResolver,
     addr: SocketAddr,
     config: &ProbeConfig,
@@ -186,7 +244,7 @@ pub async fn exchange(
     let target = format!("{addr} {authority}{}", resolver.path);
     let started = rec.begin(Operation::HttpRoundTrip, Some(target.clone()));
     let setup = tokio::time::timeout(config.step_timeout, connect_http(stream, is_h2)).await;
-    let (sender, _driver) = match setup {
+    let (sender, driver) = match setup {
         Ok(Ok(pair)) => {
             rec.finish(
                 started,
@@ -227,10 +285,19 @@ pub async fn exchange(
     }
     let mut session = DohSession {
         sender,
+        _driver: driver,
         authority,
         path: resolver.path.clone(),
         notes,
         get_refused: false,
+        server_closes: false,
+        redial: Redial {
+            addr,
+            host: resolver.host.clone(),
+            tls,
+            config: config.clone(),
+            rec: rec.clone(),
+        },
     };
     resolver::run_checks(&mut session, target, config, rec).await
 }

@@ -430,7 +430,7 @@ async fn attempt(
     };
     let tls = match handshake(
         tcp,
-        tls_config,
+        tls_config.clone(),
         &resolver.host,
         addr,
         Operation::TlsHandshake,
@@ -457,7 +457,7 @@ async fn attempt(
     };
     out.reached = Stage::TlsDone;
     let report = match protocol {
-        Protocol::Doh => super::doh::exchange(tls, resolver, addr, config, rec).await,
+        Protocol::Doh => super::doh::exchange(tls, tls_config, resolver, addr, config, rec).await,
         Protocol::Dot => super::dot::exchange(tls, addr, config, rec).await,
     };
     out.reached = Stage::Exchanged;
@@ -479,7 +479,7 @@ pub fn lying_failure() -> Failure {
     Failure::Unknown("resolver answered a name that does not exist".into())
 }
 
-async fn connect(
+pub(super) async fn connect(
     addr: SocketAddr,
     config: &ProbeConfig,
     rec: &Recorder,
@@ -498,7 +498,7 @@ async fn connect(
     Ok(stream)
 }
 
-async fn handshake(
+pub(super) async fn handshake(
     tcp: TcpStream,
     tls_config: std::sync::Arc<rustls::ClientConfig>,
     host: &str,

@@ -98,6 +98,9 @@ pub enum Fault {
     /// DoH offers only `http/1.1` in ALPN and speaks only HTTP/1.1.
     /// DoT: behaves as [`Fault::Normal`].
     Http1Only,
+    /// Like [`Fault::Http1Only`], but every answer carries
+    /// `Connection: close` and the server then closes the connection.
+    Http1Close,
     /// Accepts TCP, never speaks TLS (reads and discards).
     SilentAccept,
     /// Accepts TCP, waits for the client's first bytes (its ClientHello),
@@ -106,7 +109,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 12] = [
+    pub const ALL: [Fault; 13] = [
         Fault::Normal,
         Fault::Slow,
         Fault::Garbage,
@@ -117,6 +120,7 @@ impl Fault {
         Fault::Huge,
         Fault::WrongId,
         Fault::Http1Only,
+        Fault::Http1Close,
         Fault::SilentAccept,
         Fault::ResetAfterAccept,
     ];
@@ -366,7 +370,7 @@ impl TestServer {
             Fault::WrongCertHostname => pki.leaf(WRONG_HOST, true),
             _ => pki.leaf(pki.host(), true),
         };
-        let doh_alpn: Vec<Vec<u8>> = if opts.fault == Fault::Http1Only {
+        let doh_alpn: Vec<Vec<u8>> = if matches!(opts.fault, Fault::Http1Only | Fault::Http1Close) {
             vec![b"http/1.1".to_vec()]
         } else {
             vec![b"h2".to_vec(), b"http/1.1".to_vec()]
@@ -798,8 +802,11 @@ where
 {
     let mut builder =
         hyper_util::server::conn::auto::Builder::new(ServerExec(shared.shutdown.clone()));
-    if shared.opts.fault == Fault::Http1Only {
+    if matches!(shared.opts.fault, Fault::Http1Only | Fault::Http1Close) {
         builder = builder.http1_only();
+    }
+    if shared.opts.fault == Fault::Http1Close {
+        builder.http1().keep_alive(false);
     }
     builder.http1().timer(TokioTimer::new());
     builder.http2().timer(TokioTimer::new());
