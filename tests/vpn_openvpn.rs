@@ -34,7 +34,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use vpnlab::{Block, VpnLab, require_tool, run_bounded};
+use vpnlab::{Block, LabScan, VpnLab, require_tool, run_bounded};
 
 /// Per-step timeout handed to the binary.
 const TIMEOUT_SECS: &str = "2";
@@ -281,91 +281,24 @@ fn inline(tag: &str, body: &str) -> String {
     format!("<{tag}>\n{}\n</{tag}>\n", body.trim())
 }
 
-struct Scan {
-    code: Option<i32>,
-    records: Vec<Value>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-    rules: String,
-    logs: String,
-}
-
-impl Scan {
-    fn get(&self, label: &str) -> &Value {
-        self.records
-            .iter()
-            .find(|r| r["label"].as_str() == Some(label))
-            .unwrap_or_else(|| panic!("no JSONL record for {label:?}\n{}", self.dump()))
-    }
-
-    fn dump(&self) -> String {
-        format!(
-            "exit code {:?} after {:?}\niptables (server ns):\n{}\n--- stdout ---\n{}\n\
-             --- stderr ---\n{}\n--- server logs ---\n{}",
-            self.code, self.elapsed, self.rules, self.stdout, self.stderr, self.logs
-        )
-    }
-}
-
 /// Writes each profile to `dir/<stem>.ovpn` and scans them all at once.
-fn scan(lab: &VpnLab, m: &Material, profiles: &[(&str, String)]) -> Scan {
-    let mut args: Vec<String> = vec!["scan".into()];
+fn scan(lab: &VpnLab, m: &Material, profiles: &[(&str, String)]) -> LabScan {
+    let mut args: Vec<String> = Vec::new();
     for (stem, text) in profiles {
         let path = lab.dir.join(format!("{stem}.ovpn"));
         std::fs::write(&path, text).unwrap();
         args.push(path.to_str().unwrap().to_string());
     }
-    for a in [
-        "--format",
-        "jsonl",
-        "--timeout",
-        TIMEOUT_SECS,
-        "--no-history",
-        "--no-system-dns",
-    ] {
-        args.push(a.to_string());
-    }
-    let out = lab.run_in_client(env!("CARGO_BIN_EXE_bridgescout"), &args, RUN_DEADLINE);
-    eprintln!(
-        "bridgescout scan ({} profiles) => exit {:?} in {:?}\n{}",
-        profiles.len(),
-        out.code(),
-        out.elapsed,
-        out.stdout
-    );
-    assert!(
-        !out.timed_out,
-        "bridgescout did not finish within {RUN_DEADLINE:?}\n{}{}",
-        out.stdout, out.stderr
-    );
+    let s = lab.scan_jsonl(&args, TIMEOUT_SECS, RUN_DEADLINE);
     // Key material never shows, in results or in warnings.
     for secret in m.secret_lines() {
         assert!(
-            !out.stdout.contains(&secret) && !out.stderr.contains(&secret),
-            "key material {secret:?} in bridgescout's output\n{}\n{}",
-            out.stdout,
-            out.stderr
+            !s.stdout.contains(&secret) && !s.stderr.contains(&secret),
+            "key material {secret:?} in bridgescout's output\n{}",
+            s.dump
         );
     }
-    let records = out
-        .stdout
-        .lines()
-        .filter(|l| l.trim_start().starts_with('{'))
-        .map(|l| {
-            serde_json::from_str::<Value>(l)
-                .unwrap_or_else(|e| panic!("bad JSONL line {l:?}: {e}\n{}", out.stderr))
-        })
-        .collect();
-    Scan {
-        code: out.code(),
-        records,
-        stdout: out.stdout,
-        stderr: out.stderr,
-        elapsed: out.elapsed,
-        rules: lab.rules(),
-        logs: lab.server_logs(),
-    }
+    s
 }
 
 fn label(lab: &VpnLab, stem: &str, port: u16, proto: &str) -> String {
@@ -373,7 +306,13 @@ fn label(lab: &VpnLab, stem: &str, port: u16, proto: &str) -> String {
 }
 
 /// Checks verdict, diagnosis and failed operation of one record.
-fn expect(s: &Scan, label: &str, verdict: &str, diagnosis: &str, failed_op: Option<&str>) -> Value {
+fn expect(
+    s: &LabScan,
+    label: &str,
+    verdict: &str,
+    diagnosis: &str,
+    failed_op: Option<&str>,
+) -> Value {
     let r = s.get(label).clone();
     let got = (
         r["kind"].as_str(),
@@ -386,7 +325,7 @@ fn expect(s: &Scan, label: &str, verdict: &str, diagnosis: &str, failed_op: Opti
         (Some("openvpn"), Some(verdict), Some(diagnosis), failed_op),
         "{label}: (kind, verdict, diagnosis, failed_operation)\nrecord:\n{}\n{}",
         serde_json::to_string_pretty(&r).unwrap(),
-        s.dump()
+        s.dump
     );
     r
 }
@@ -410,7 +349,7 @@ fn notes(r: &Value) -> String {
 }
 
 /// A reachable record: reset reply and certificate both verified.
-fn expect_ok(s: &Scan, label: &str, wrap: &str, tcp: bool) {
+fn expect_ok(s: &LabScan, label: &str, wrap: &str, tcp: bool) {
     let r = expect(s, label, "reachable", "ok", None);
     assert!(r["latency_ms"].is_number(), "{label}: no latency\n{r}");
     let reset = step(&r, "openvpn_reset").unwrap_or_else(|| panic!("{label}: no reset step\n{r}"));
@@ -560,9 +499,9 @@ fn openvpn_servers_keys_certificates_and_blocking() {
     assert!(
         !s.stderr.contains("warning: skipped"),
         "profiles rejected:\n{}",
-        s.dump()
+        s.dump
     );
-    assert_eq!(s.records.len(), 17, "one record per remote\n{}", s.dump());
+    assert_eq!(s.records.len(), 17, "one record per remote\n{}", s.dump);
     expect_ok(
         &s,
         &label(&lab, "plain-udp", PLAIN_UDP, "udp"),
