@@ -29,7 +29,7 @@ use tokio_rustls::TlsConnector;
 
 use super::failure::{from_io, scrub};
 use super::vpn::{self, FailKind, VpnEvidence, VpnOutcome};
-use super::{ProbeConfig, Recorder, timed_step};
+use super::{ProbeConfig, Recorder};
 use crate::catalog::share_link::{LinkProtocol, LinkSecurity, ShareLink};
 use crate::catalog::{Endpoint, Target};
 use crate::measurement::{Failure, Operation};
@@ -333,22 +333,10 @@ async fn tcp_connect(
     config: &ProbeConfig,
     rec: &Recorder,
 ) -> Result<(TcpStream, f64), Failure> {
-    let (stream, ms) = timed_step(
-        rec,
-        config.step_timeout,
-        Operation::TcpConnect,
-        Some(addr.to_string()),
-        async {
-            let t = Instant::now();
-            let s = TcpStream::connect(addr).await.map_err(|e| from_io(&e))?;
-            Ok((s, ms_since(t)))
-        },
-        |_| None,
-    )
-    .await?;
-    rec.scan().mark_network_up();
-    let _ = stream.set_nodelay(true);
-    Ok((stream, ms))
+    // The shared connect records the step and marks the network up.
+    let t = Instant::now();
+    let stream = super::resolver::connect(addr, config, rec).await?;
+    Ok((stream, ms_since(t)))
 }
 
 /// How a TLS or QUIC handshake failure should be read.

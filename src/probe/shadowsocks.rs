@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use super::dns::{self, SentQuery};
 use super::failure::{from_io, scrub};
 use super::vpn::{self, FailKind, VpnEvidence};
-use super::{ProbeConfig, Recorder, timed_step};
+use super::{ProbeConfig, Recorder};
 use crate::catalog::shadowsocks::SsServer;
 use crate::catalog::{Endpoint, Target};
 use crate::measurement::{Failure, Operation};
@@ -93,16 +93,11 @@ async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> Vpn
 
     // All addresses at once; the round trip goes through the first that
     // connects (in resolver order).
-    let connects = join_all(addrs.iter().map(|&addr| {
-        timed_step(
-            rec,
-            config.step_timeout,
-            Operation::TcpConnect,
-            Some(addr.to_string()),
-            async move { TcpStream::connect(addr).await.map_err(|e| from_io(&e)) },
-            |_| None,
-        )
-    }))
+    let connects = join_all(
+        addrs
+            .iter()
+            .map(|&addr| super::resolver::connect(addr, config, rec)),
+    )
     .await;
     let mut first_failure = None;
     let mut connected = None;
@@ -119,7 +114,6 @@ async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> Vpn
         let failure = first_failure.unwrap_or(Failure::GenericTimeout);
         return VpnEvidence::failed(Operation::TcpConnect, failure, FailKind::Transport);
     };
-    rec.scan().mark_network_up();
 
     let query = match dns::build_query(&config.probe_name, RecordType::A, rand::random()) {
         Ok(q) => q,

@@ -15,11 +15,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use tokio::net::TcpStream;
 
-use super::failure::from_io;
 use super::vpn::{self, FailKind, VpnEvidence, VpnOutcome};
-use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder, timed_step};
+use super::{BoxFuture, Evidence, Probe, ProbeConfig, Recorder};
 use crate::catalog::openvpn::{OvpnProto, OvpnRemote};
 use crate::catalog::{Endpoint, Target};
 use crate::measurement::{Failure, Operation};
@@ -58,9 +56,9 @@ async fn probe(endpoint: &Endpoint, config: &ProbeConfig, rec: &Recorder) -> Vpn
             FailKind::Unsupported,
         );
     };
-    let addrs = match vpn::resolve(&remote.host, remote.port, config, rec).await {
+    let addrs = match vpn::resolve_or_evidence(&remote.host, remote.port, config, rec).await {
         Ok(a) => a,
-        Err(f) => return VpnEvidence::failed(Operation::Resolve, f, FailKind::Resolve),
+        Err(e) => return e,
     };
     let attempts = join_all(addrs.iter().map(|a| attempt(*a, remote, config, rec))).await;
     // The address that got furthest tells the most; ties: the first.
@@ -154,27 +152,12 @@ async fn attempt(
     };
     let target = Some(addr.to_string());
     let mut link = match remote.proto {
-        OvpnProto::Tcp => {
-            let connect = timed_step(
-                rec,
-                config.step_timeout,
-                Operation::TcpConnect,
-                target.clone(),
-                async { TcpStream::connect(addr).await.map_err(|e| from_io(&e)) },
-                |_| None,
-            )
-            .await;
-            match connect {
-                Ok(s) => {
-                    rec.scan().mark_network_up();
-                    let _ = s.set_nodelay(true);
-                    Link::tcp(s)
-                }
-                Err(f) => {
-                    return Attempt::failed(Operation::TcpConnect, f, FailKind::Transport, 0);
-                }
+        OvpnProto::Tcp => match crate::probe::resolver::connect(addr, config, rec).await {
+            Ok(s) => Link::tcp(s),
+            Err(f) => {
+                return Attempt::failed(Operation::TcpConnect, f, FailKind::Transport, 0);
             }
-        }
+        },
         OvpnProto::Udp => match vpn::udp_connect(addr).await {
             Ok(s) => Link::Udp(s),
             Err(f) => {
