@@ -126,6 +126,9 @@ struct Plan {
     insecure: bool,
     /// The client fingerprint, cleaned for display.
     fingerprint: Option<String>,
+    /// The rustls config, built on first use and shared by every address
+    /// tried (building one parses the trust roots).
+    tls: std::sync::OnceLock<Result<Arc<ClientConfig>, Failure>>,
 }
 
 impl Plan {
@@ -168,6 +171,7 @@ impl Plan {
             alpn,
             insecure: link.insecure,
             fingerprint: link.fingerprint.as_deref().and_then(clean_word),
+            tls: std::sync::OnceLock::new(),
         }
     }
 
@@ -187,6 +191,12 @@ impl Plan {
     /// The rustls config: the project's trust (webpki roots + `--ca-file`)
     /// unless the link turns verification off.
     fn client_config(&self, config: &ProbeConfig) -> Result<Arc<ClientConfig>, Failure> {
+        self.tls
+            .get_or_init(|| self.build_client_config(config))
+            .clone()
+    }
+
+    fn build_client_config(&self, config: &ProbeConfig) -> Result<Arc<ClientConfig>, Failure> {
         let alpn: Vec<&[u8]> = self.alpn.iter().map(Vec::as_slice).collect();
         let base = if self.insecure {
             config.tls.control_config(&alpn)
