@@ -317,7 +317,7 @@ pub fn parse_fingerprint(raw: &str) -> Result<[u8; 20], BridgeLineError> {
     super::hex_array(&digits).ok_or_else(|| bad("fingerprint is not hex".into()))
 }
 
-fn hex_upper(bytes: &[u8]) -> String {
+pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 

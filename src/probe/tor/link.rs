@@ -86,14 +86,10 @@ pub struct LinkFail {
     pub skew: Option<f64>,
 }
 
-fn hex_upper(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
-}
-
 fn ids_of<T: HasRelayIds + ?Sized>(t: &T) -> String {
     let rsa = t
         .rsa_identity()
-        .map(|i| hex_upper(i.as_bytes()))
+        .map(|i| crate::catalog::bridge_line::hex_upper(i.as_bytes()))
         .unwrap_or_else(|| "-".into());
     match t.ed_identity() {
         Some(ed) => format!("{rsa} {ed}"),
