@@ -53,7 +53,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         })
         .collect();
-    let content_w = lines.iter().map(|l| l.width()).max().unwrap_or(0);
+    overlay(frame, area, tr(lang, Msg::HelpTitle), lines, theme);
+}
+
+/// Draws `lines` in a bordered box titled `title`, centred in `area` and
+/// sized to its content; lines too wide for the screen are cut.
+pub fn overlay(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, theme: &Theme) {
+    let content_w = lines.iter().map(Line::width).max().unwrap_or(0);
     let w = u16::try_from(content_w.saturating_add(4)).unwrap_or(u16::MAX);
     let h = u16::try_from(lines.len().saturating_add(2)).unwrap_or(u16::MAX);
     let popup = centred(area, w, h);
@@ -64,7 +70,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let lines: Vec<Line> = lines
         .into_iter()
         .map(|l| {
-            // Cut rather than wrap: on small screens a clipped help beats none.
+            // Cut rather than wrap: on small screens a clipped box beats none.
             if l.width() <= inner_w {
                 l
             } else {
@@ -75,7 +81,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
-        .title(Span::styled(tr(lang, Msg::HelpTitle), theme.title()))
+        .title(Span::styled(title.to_string(), theme.title()))
         .padding(ratatui::widgets::Padding::horizontal(1));
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }

@@ -4,13 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::config::Source;
 use crate::controls::DefaultNote;
 
 use super::app::{App, MASK};
-use super::help::centred;
 use super::i18n::{Lang, Msg, tr};
 use super::text::{fit, pad, width};
 use super::theme::Theme;
@@ -116,31 +114,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     // Values wider than the screen are cut with an ellipsis.
     let max_value = usize::from(area.width).saturating_sub(34).max(12);
     let lines = lines(app, theme, max_value);
-    let content_w = lines.iter().map(Line::width).max().unwrap_or(0);
-    let w = u16::try_from(content_w.saturating_add(4)).unwrap_or(u16::MAX);
-    let h = u16::try_from(lines.len().saturating_add(2)).unwrap_or(u16::MAX);
-    let popup = centred(area, w, h);
-    if popup.is_empty() {
-        return;
-    }
-    let inner_w = usize::from(popup.width.saturating_sub(4));
-    let lines: Vec<Line> = lines
-        .into_iter()
-        .map(|l| {
-            if l.width() <= inner_w {
-                l
-            } else {
-                let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
-                Line::raw(fit(&text, inner_w))
-            }
-        })
-        .collect();
-    frame.render_widget(Clear, popup);
-    let block = Block::bordered()
-        .title(Span::styled(
-            tr(app.lang(), Msg::SettingsTitle),
-            theme.title(),
-        ))
-        .padding(ratatui::widgets::Padding::horizontal(1));
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    super::help::overlay(
+        frame,
+        area,
+        tr(app.lang(), Msg::SettingsTitle),
+        lines,
+        theme,
+    );
 }
