@@ -70,13 +70,6 @@ fn shape(arg: &Arg) -> Shape {
     }
 }
 
-fn known() -> Vec<(String, Shape)> {
-    options()
-        .iter()
-        .filter_map(|a| a.get_long().map(|l| (l.to_string(), shape(a))))
-        .collect()
-}
-
 /// Parses `args` (with the program name first), merging the config file:
 /// `--config`/`BRIDGESCOUT_CONFIG` if given (it must exist), else
 /// `default_file` if it exists.
@@ -87,13 +80,15 @@ pub fn load(args: Vec<OsString>, default_file: Option<PathBuf>) -> Result<Cli, L
         Some(p) => Some(p),
         None => default_file.filter(|p| p.is_file()),
     };
-    let known = known();
-    let known_refs: Vec<(&str, Shape)> = known.iter().map(|(k, s)| (k.as_str(), *s)).collect();
+    let options = options();
+    let known_refs: Vec<(&str, Shape)> = options
+        .iter()
+        .filter_map(|a| a.get_long().map(|l| (l, shape(a))))
+        .collect();
     let file = match &path {
         Some(p) => Some(ConfigFile::load(p, &known_refs)?),
         None => None,
     };
-    let options = options();
     let mut extra: Vec<OsString> = Vec::new();
     let mut from_file: Vec<String> = Vec::new();
     if let Some(file) = &file {
