@@ -200,15 +200,24 @@ pub fn layout(area: Rect, summary: u16, detail_open: bool, rows: usize) -> Areas
 
 /// The layout for `app` in a terminal of `area`.
 pub fn layout_for(area: Rect, app: &App) -> Areas {
+    layout_with(area, app, &summary::digest(app))
+}
+
+fn layout_with(area: Rect, app: &App, d: &summary::Digest) -> Areas {
     let rows = app.ranked().count();
-    layout(area, summary::height(area, app), app.detail_open(), rows)
+    layout(area, summary::height(area, app, d), app.detail_open(), rows)
 }
 
 /// Draws the whole UI from `app`.
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
-    let areas = layout_for(frame.area(), app);
+    render_with(frame, app, theme, &summary::digest(app));
+}
+
+/// [`render`] with the summary already worked out for this frame.
+fn render_with(frame: &mut Frame, app: &App, theme: &Theme, d: &summary::Digest) {
+    let areas = layout_with(frame.area(), app, d);
     status::render_header(frame, areas.header, app, theme);
-    summary::render(frame, areas.summary, app, theme);
+    summary::render(frame, areas.summary, app, d, theme);
     table::render(frame, areas.table, app, theme);
     if let Some(detail) = areas.detail {
         detail::render(frame, detail, app, theme);
@@ -329,10 +338,12 @@ pub fn draw_on<B: ratatui::backend::Backend>(
 ) -> Result<(), TuiError> {
     terminal
         .draw(|frame| {
-            // Paging needs the table height, known only once laid out.
-            let areas = layout_for(frame.area(), app);
+            // Paging needs the table height, known only once laid out;
+            // the summary is worked out once for both.
+            let d = summary::digest(app);
+            let areas = layout_with(frame.area(), app, &d);
             app.set_page_size(table::visible_rows(areas.table));
-            render(frame, app, theme);
+            render_with(frame, app, theme, &d);
         })
         .map_err(|e| TuiError::Terminal(io::Error::other(e.to_string())))?;
     Ok(())

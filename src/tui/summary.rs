@@ -410,21 +410,35 @@ fn app_stats(app: &App) -> (Vec<MethodStats>, Vec<Measurement>) {
     (method_stats(&listed, &ms), ms)
 }
 
+/// What the summary shows, worked out once per frame: both the layout
+/// ([`height`]) and the drawing ([`render`]) need it.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    stats: Vec<MethodStats>,
+    rec: String,
+}
+
+pub fn digest(app: &App) -> Digest {
+    let (stats, ms) = app_stats(app);
+    let rec = recommend_with(app.lang(), &ms, app.control_reading());
+    Digest { stats, rec }
+}
+
 /// Lines the summary takes in a terminal of `area`, given the content.
-pub fn height(area: Rect, app: &App) -> u16 {
+pub fn height(area: Rect, app: &App, d: &Digest) -> u16 {
     if app.rows().is_empty() || area.height < ONE_LINE_MIN_HEIGHT {
         return 0;
     }
     if area.width >= PANEL_MIN_WIDTH && area.height >= PANEL_MIN_HEIGHT {
         let inner = usize::from(area.width.saturating_sub(4));
-        let n = panel_lines(app, inner, &Theme::plain())
+        let n = panel_lines(app, d, inner, &Theme::plain())
             .len()
             .min(PANEL_TEXT_MAX);
         return u16::try_from(n).unwrap_or(0).saturating_add(2);
     }
     if area.height >= WRAP_MIN_HEIGHT {
         let width = usize::from(area.width);
-        let n = narrow_rec_lines(app, width, NARROW_REC_MAX, &Theme::plain()).len();
+        let n = narrow_rec_lines(&d.rec, width, NARROW_REC_MAX, &Theme::plain()).len();
         let controls = u16::from(!app.controls().is_empty());
         return u16::try_from(n)
             .unwrap_or(0)
@@ -440,10 +454,8 @@ pub fn height(area: Rect, app: &App) -> u16 {
 
 /// The recommendation wrapped for a narrow screen onto at most `max`
 /// lines, the last one cut with an ellipsis.
-fn narrow_rec_lines(app: &App, width: usize, max: usize, theme: &Theme) -> Vec<Line<'static>> {
-    let (_, ms) = app_stats(app);
-    let rec = recommend_with(app.lang(), &ms, app.control_reading());
-    let wrapped = wrap_spans(&[Span::raw(rec)], width, 0);
+fn narrow_rec_lines(rec: &str, width: usize, max: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let wrapped = wrap_spans(&[Span::raw(rec.to_string())], width, 0);
     let texts: Vec<String> = wrapped.iter().map(ToString::to_string).collect();
     let keep = max.max(1).min(texts.len());
     let mut lines: Vec<Line<'static>> = texts[..keep.saturating_sub(1)]
@@ -457,16 +469,14 @@ fn narrow_rec_lines(app: &App, width: usize, max: usize, theme: &Theme) -> Vec<L
     lines
 }
 
-fn panel_lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+fn panel_lines(app: &App, d: &Digest, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let lang = app.lang();
-    let (stats, ms) = app_stats(app);
-    let rec = recommend_with(lang, &ms, app.control_reading());
-    let mut lines = wrap_spans(&[Span::styled(rec, theme.label())], width, 0);
+    let mut lines = wrap_spans(&[Span::styled(d.rec.clone(), theme.label())], width, 0);
     let mut spans = vec![Span::styled(
         tr(lang, Msg::MethodsLegend).to_string(),
         theme.muted(),
     )];
-    for s in &stats {
+    for s in &d.stats {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(method_item(s), method_style(s, theme)));
     }
@@ -488,7 +498,7 @@ fn method_style(s: &MethodStats, theme: &Theme) -> ratatui::style::Style {
 }
 
 /// Draws the summary into `area` (sized by [`height`]).
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, d: &Digest, theme: &Theme) {
     if area.is_empty() {
         return;
     }
@@ -498,12 +508,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .padding(ratatui::widgets::Padding::horizontal(1));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let lines = panel_lines(app, usize::from(inner.width), theme);
+        let lines = panel_lines(app, d, usize::from(inner.width), theme);
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     }
     let width = usize::from(area.width);
-    let (stats, _) = app_stats(app);
     // From three lines up, the last one is the controls' line (if any).
     let controls = (area.height >= 3)
         .then(|| controls_text(app.lang(), app.controls()))
@@ -513,9 +522,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let room = usize::from(area.height)
         .saturating_sub(1 + usize::from(controls.is_some()))
         .max(1);
-    let mut lines = narrow_rec_lines(app, width, room.min(NARROW_REC_MAX), theme);
+    let mut lines = narrow_rec_lines(&d.rec, width, room.min(NARROW_REC_MAX), theme);
     let mut spans = Vec::new();
-    for s in &stats {
+    for s in &d.stats {
         if !spans.is_empty() {
             spans.push(Span::styled(" · ", theme.muted()));
         }
